@@ -1,0 +1,42 @@
+# Every target bootstraps what it needs on a fresh Debian machine with Python 3.11.
+SHELL := /bin/bash
+VENV := .venv/bin
+PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
+
+.PHONY: help bootstrap broker test unit system lint demo bench clean
+
+help:
+	@echo "make demo   - run the whole pipeline end to end on local defaults"
+	@echo "make test   - every package's tests, then the system tests (real RabbitMQ)"
+	@echo "make lint   - ruff, mypy --strict, import-linter, contract compatibility"
+	@echo "make bench  - side-by-side benchmark against raw AMQP and plain Celery"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+broker:
+	@scripts/ensure_rabbitmq.sh
+
+unit: bootstrap broker
+	@set -e; for p in $(PACKAGES); do \
+	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || exit 1; done
+
+system: bootstrap broker
+	@echo "=== system tests"; $(VENV)/pytest -q tests
+
+test: unit system
+
+lint: bootstrap
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy $(foreach p,$(PACKAGES),$(p)/src)
+	$(VENV)/lint-imports
+
+demo: bootstrap broker
+	$(VENV)/producer demo
+
+bench: bootstrap broker
+	$(VENV)/python benchmarks/bench.py
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

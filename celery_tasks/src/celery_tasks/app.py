@@ -1,0 +1,72 @@
+"""The Celery application class that knows its contracts and its settings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import celery
+from amqp.exceptions import NotFound
+
+from celery_tasks import topology
+from celery_tasks.config import celery_config
+from celery_tasks.consumer import DeclareTopology
+from celery_tasks.settings import TaskSettings
+
+if TYPE_CHECKING:
+    from celery_tasks.contract import Contract
+
+
+class ContractApp(celery.Celery):  # type: ignore[misc]
+    """A Celery app serving or calling a fixed set of contracts, one queue each."""
+
+    def __init__(self, contracts: Sequence[type[Contract[Any, Any]]], settings: TaskSettings, **kwargs: Any) -> None:
+        super().__init__(kwargs.pop("main", "celery_tasks"), set_as_current=False, **kwargs)
+        self.settings = settings
+        self.contracts: dict[str, type[Contract[Any, Any]]] = {}
+        self._declared: set[str] = set()
+        self._declare_lock = threading.Lock()
+        self.conf.update(celery_config(settings))
+        queues = [topology.task_queue(contract.name, settings.delivery_limit) for contract in contracts]
+        self.conf.task_queues = queues
+        self.conf.task_default_queue = queues[0].name if queues else "celery"
+        for contract in contracts:
+            self.contracts[contract.name] = contract
+        self.steps["consumer"].add(DeclareTopology)
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """Largest JSON payload a producer may send."""
+        return self.settings.max_payload_bytes
+
+    @property
+    def consumer_check_after(self) -> float:
+        """Seconds a caller waits for a result before checking the queue has consumers."""
+        return self.settings.consumer_check_after
+
+    @property
+    def no_consumer_timeout(self) -> float:
+        """Seconds a queue may go without consumers before get() gives up."""
+        return self.settings.no_consumer_timeout
+
+    def declare_topology_once(self, name: str) -> None:
+        """Declare a contract's queues and dead-letter pair the first time this app uses it."""
+        if name in self._declared:
+            return
+        with self._declare_lock:
+            if name in self._declared:
+                return
+            with self.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=self.settings.publish_retries)
+                topology.declare(connection.default_channel, name, self.settings.delivery_limit)
+            self._declared.add(name)
+
+    def consumer_count(self, queue_name: str) -> int:
+        """Consumers currently attached to a queue (0 when it does not exist)."""
+        with self.connection_for_write() as connection:
+            try:
+                _, _, consumers = connection.default_channel.queue_declare(queue=queue_name, passive=True)
+            except NotFound:
+                return 0
+            return int(consumers)

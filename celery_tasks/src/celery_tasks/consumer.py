@@ -1,0 +1,104 @@
+"""Worker consumer: messages that can never run are parked with a reason instead of dropped.
+
+Celery acks an undecodable message and rejects unknown or disallowed ones without a
+word of why. Here each is copied to the dead-letter queue of the queue it came from,
+with the reason in its headers, then acked; a waiting caller gets a clear failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import bootsteps
+from celery.utils.collections import AttributeDict
+from celery.worker.consumer import Consumer
+from kombu.message import Message
+
+from celery_tasks import topology
+from celery_tasks.errors import MessageRejected, UnknownContract
+from celery_tasks.parking import park_or_reject
+
+logger = logging.getLogger(__name__)
+
+
+class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Declare every served contract's queues and dead-letter pairs when the consumer (re)connects."""
+
+    requires = ("celery.worker.consumer.connection:Connection",)
+
+    def start(self, consumer: Any) -> None:
+        """Declare on the consumer's own connection before consuming starts."""
+        app = consumer.app
+        channel = consumer.connection.default_channel
+        for name in getattr(app, "contracts", {}):
+            topology.declare(channel, name, app.settings.delivery_limit)
+
+
+class ContractConsumer(Consumer):  # type: ignore[misc]
+    """Celery's consumer, parking unknown, undecodable and disallowed messages with a reason."""
+
+    def _source_queue(self, message: Message) -> str:
+        """The contract queue a message came from (its routing key, else this worker's first queue)."""
+        contracts = getattr(self.app, "contracts", {})
+        key = message.delivery_info.get("routing_key")
+        if key in contracts:
+            return str(key)
+        exchange = message.delivery_info.get("exchange")
+        if exchange in contracts:
+            return str(exchange)
+        return str(self.app.conf.task_default_queue)
+
+    def _park(self, message: Message, reason: str, error_type: str) -> None:
+        queue = self._source_queue(message)
+        contract = getattr(self.app, "contracts", {}).get(queue)
+        park_or_reject(
+            self.app,
+            message,
+            queue=queue,
+            reason=reason,
+            error_type=error_type,
+            worker_version=getattr(contract, "version", None),
+        )
+
+    def _fail_caller(self, message: Message, exc: Exception) -> None:
+        """Send the failure to a caller waiting on the task's result, if the message says who."""
+        task_id = (message.headers or {}).get("id")
+        if not task_id:
+            return
+        request = {
+            "correlation_id": message.properties.get("correlation_id"),
+            "reply_to": message.properties.get("reply_to"),
+            "chord": None,
+            "errbacks": None,
+        }
+        try:
+            self.app.backend.mark_as_failure(task_id, exc, request=AttributeDict(request))
+        except Exception:
+            logger.exception("could not report the failure of task %s to its caller", task_id)
+
+    def on_unknown_task(self, body: Any, message: Message, exc: Exception) -> None:
+        """A task name no contract on this queue has: park it and tell the caller."""
+        name = (message.headers or {}).get("task", "?")
+        queue = self._source_queue(message)
+        reason = f"unknown task name {name!r} on queue {queue!r}: this worker runs {sorted(self.app.contracts)}"
+        logger.error("%s", reason)
+        self._park(message, reason, "NotRegistered")
+        self._fail_caller(message, UnknownContract(reason))
+
+    def on_unknown_message(self, body: Any, message: Message) -> None:
+        """A message that is not a Celery task at all: park it."""
+        self._park(message, "not a Celery task message (no task header)", "UnknownMessage")
+
+    def on_invalid_task(self, body: Any, message: Message, exc: Exception) -> None:
+        """A disallowed content type (pickle) or malformed task: park it, never run it."""
+        reason = f"invalid task message ({message.content_type}): {exc}"
+        self._park(message, reason, type(exc).__name__)
+        self._fail_caller(message, MessageRejected(reason))
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        """A body that cannot be decoded: park it (Celery would ack and forget it)."""
+        reason = f"cannot decode body ({message.content_type}, {message.content_encoding}): {exc}"
+        logger.critical("%s", reason)
+        self._park(message, reason, type(exc).__name__)
+        self._fail_caller(message, MessageRejected(reason))

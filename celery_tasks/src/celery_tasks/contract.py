@@ -1,0 +1,270 @@
+"""The contract base class: a Celery task with a name, a version and typed arguments and result.
+
+A contract (a *stub*) lives in this package and has no implementation. The producer
+calls it: ``FetchPage().delay(url=...)`` validates the arguments against the argument
+model before anything is published, and ``.get()`` returns an instance of the result
+model. A consumer subclasses the stub and implements ``run(self, args) -> result``;
+the worker validates each message body before ``run`` and each return value after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import celery
+from pydantic import BaseModel, ValidationError
+
+from celery_tasks import headers
+from celery_tasks.errors import (
+    ContractDefinitionError,
+    ContractNotImplemented,
+    InvalidArguments,
+    InvalidResult,
+    PayloadTooLarge,
+    UnsupportedVersion,
+)
+from celery_tasks.models import ContractArgs, ContractResult
+from celery_tasks.results import TypedAsyncResult
+
+ArgsT = TypeVar("ArgsT", bound=ContractArgs)
+ResultT = TypeVar("ResultT", bound=ContractResult)
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+MAX_ERRORS_SHOWN = 20
+
+logger = logging.getLogger(__name__)
+
+
+def describe_validation_error(prefix: str, error: ValidationError) -> str:
+    """One line per bad field: where it is, what is wrong, and what was given."""
+    lines = []
+    for item in error.errors()[:MAX_ERRORS_SHOWN]:
+        where = ".".join(str(part) for part in item["loc"]) or "(arguments)"
+        given = item.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r:.80})"
+        lines.append(f"  {where}: {item['msg']}{shown}")
+    more = error.error_count() - MAX_ERRORS_SHOWN
+    if more > 0:
+        lines.append(f"  ... and {more} more")
+    return f"{prefix}:\n" + "\n".join(lines)
+
+
+def bind_arguments(model: type[BaseModel], name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Map positional and keyword arguments onto the model's fields, in declaration order."""
+    fields = list(model.model_fields)
+    if len(args) > len(fields):
+        raise InvalidArguments(
+            f"invalid arguments for {name}: it takes at most {len(fields)} positional "
+            f"arguments ({', '.join(fields)}), {len(args)} were given"
+        )
+    data = dict(zip(fields, args, strict=False))
+    repeated = sorted(set(data) & set(kwargs))
+    if repeated:
+        raise InvalidArguments(
+            f"invalid arguments for {name}: {', '.join(repeated)} given both by position and by name"
+        )
+    data.update(kwargs)
+    return data
+
+
+class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
+    """Base class of every task contract: a Celery task with typed arguments and result."""
+
+    #: Unique dotted task name; also the name of the task's RabbitMQ queue.
+    name: ClassVar[str]
+    #: Bumped on every breaking change of the argument or result model.
+    version: ClassVar[int] = 1
+    #: Oldest message version this contract still accepts (defaults to ``version``).
+    min_version: ClassVar[int | None] = None
+    #: The service that implements the contract, named in the stub's error.
+    implemented_by: ClassVar[str] = "its consumer service"
+    Args: ClassVar[type[ContractArgs]]
+    Result: ClassVar[type[ContractResult]]
+    fingerprint: ClassVar[str] = ""
+
+    typing = False  # arguments are checked against the model, not the run() signature
+    Request = "celery_tasks.request:ContractRequest"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        implementation = cls.__dict__.get("run")
+        if implementation is not None and not getattr(implementation, "__contract_run__", False):
+            cls.run = _validating_run(implementation)  # type: ignore[method-assign]
+        if cls.__dict__.get("name"):
+            _check_definition(cls)
+            cls.queue = cls.name
+            cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result)
+
+    @classmethod
+    def accepted_versions(cls) -> range:
+        """The message versions a worker of this contract executes."""
+        oldest = cls.version if cls.min_version is None else cls.min_version
+        return range(oldest, cls.version + 1)
+
+    @classmethod
+    def contract_headers(cls) -> dict[str, Any]:
+        """Headers every message of this contract carries."""
+        return {
+            headers.CONTRACT: cls.name,
+            headers.VERSION: cls.version,
+            headers.FINGERPRINT: cls.fingerprint,
+        }
+
+    @classmethod
+    def parse_arguments(
+        cls, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None, *, lenient: bool = False
+    ) -> ArgsT:
+        """Validate call arguments into the argument model, raising InvalidArguments listing every bad field.
+
+        ``lenient`` drops unknown fields instead of refusing them: a worker uses it so
+        that an optional field added by a newer producer does not break an older worker.
+        """
+        data = bind_arguments(cls.Args, cls.name, args, kwargs or {})
+        if lenient:
+            unknown = sorted(set(data) - set(cls.Args.model_fields))
+            if unknown:
+                logger.warning("%s: ignoring fields unknown to version %s: %s", cls.name, cls.version, unknown)
+                data = {key: value for key, value in data.items() if key not in unknown}
+        try:
+            return cls.Args.model_validate(data)  # type: ignore[return-value]
+        except ValidationError as exc:
+            raise InvalidArguments(describe_validation_error(f"invalid arguments for {cls.name}", exc)) from None
+
+    @classmethod
+    def parse_result(cls, value: Any) -> ResultT:
+        """Validate a raw result (a dict from the wire, or a model) into the result model."""
+        if isinstance(value, cls.Result):
+            return value  # type: ignore[return-value]
+        try:
+            return cls.Result.model_validate(value)  # type: ignore[return-value]
+        except ValidationError as exc:
+            raise InvalidResult(describe_validation_error(f"invalid result from {cls.name}", exc)) from None
+
+    def apply_async(
+        self,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        task_id: str | None = None,
+        producer: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        shadow: str | None = None,
+        **options: Any,
+    ) -> TypedAsyncResult[ResultT]:
+        """Validate the arguments, then publish the task; nothing is sent when they are invalid."""
+        arguments = self.parse_arguments(args or (), kwargs)
+        payload = arguments.model_dump(mode="json")
+        self.check_payload_size(payload)
+        options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
+        app = self._get_app()
+        declare = getattr(app, "declare_topology_once", None)
+        if declare is not None:
+            declare(self.name)
+        result: TypedAsyncResult[ResultT] = super().apply_async(
+            args=(),
+            kwargs=payload,
+            task_id=task_id,
+            producer=producer,
+            link=link,
+            link_error=link_error,
+            shadow=shadow,
+            **options,
+        )
+        return result
+
+    def check_payload_size(self, payload: Mapping[str, Any]) -> None:
+        """Refuse a payload whose JSON form exceeds the app's configured limit."""
+        limit = getattr(self._get_app(), "max_payload_bytes", None)
+        if limit is None:
+            return
+        size = len(json.dumps(payload, separators=(",", ":")).encode())
+        if size > limit:
+            raise PayloadTooLarge(
+                f"payload for {self.name} is {size} bytes, over the limit of {limit} bytes "
+                "(CELERY_TASKS_MAX_PAYLOAD_BYTES); pass a reference to the data instead"
+            )
+
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> TypedAsyncResult[ResultT]:  # noqa: N802
+        """A result handle whose get() returns the contract's result model."""
+        return TypedAsyncResult(
+            task_id,
+            backend=self.backend,
+            task_name=self.name,
+            app=self._get_app(),
+            contract=type(self),
+            **kwargs,
+        )
+
+    def check_message_version(self) -> None:
+        """Refuse the current message when it carries a contract version this worker cannot run."""
+        stack = getattr(self, "request_stack", None)
+        request = stack.top if stack is not None else None
+        if request is None:
+            return
+        sent = _request_header(request, headers.VERSION)
+        if sent is None:
+            return
+        accepted = self.accepted_versions()
+        if not isinstance(sent, int) or sent not in accepted:
+            raise UnsupportedVersion(
+                f"message for {self.name} has contract version {sent}; this worker runs version "
+                f"{self.version} and accepts {accepted.start}..{accepted.stop - 1}. "
+                "It is parked: replay it once a consumer that supports it is running"
+            )
+
+    if TYPE_CHECKING:
+
+        def run(self, args: ArgsT, /) -> ResultT:
+            """Implement the contract in the consumer service."""
+
+        def delay(self, *args: Any, **kwargs: Any) -> TypedAsyncResult[ResultT]:
+            """Validate and send, as apply_async(args, kwargs)."""
+
+    else:
+
+        def run(self, *args: Any, **kwargs: Any) -> Any:
+            """Stubs cannot run: only the implementing service can."""
+            raise ContractNotImplemented(
+                f"{self.name} is a contract stub from celery_tasks and has no implementation here; "
+                f"it is implemented by {self.implemented_by}. Send it with .delay() and let that "
+                "service's worker run it"
+            )
+
+
+def _request_header(request: Any, key: str) -> Any:
+    """A custom message header as the worker's request context exposes it."""
+    value = getattr(request, key, None)
+    if value is None and isinstance(getattr(request, "headers", None), Mapping):
+        value = request.headers.get(key)
+    return value
+
+
+def _validating_run(implementation: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an implementation so that it receives the argument model and returns checked JSON."""
+
+    @functools.wraps(implementation)
+    def run(self: Contract[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        self.check_message_version()
+        arguments = self.parse_arguments(args, kwargs, lenient=True)
+        result = self.parse_result(implementation(self, arguments))
+        return result.model_dump(mode="json")
+
+    run.__contract_run__ = True  # type: ignore[attr-defined]
+    return run
+
+
+def _check_definition(cls: type[Contract[Any, Any]]) -> None:
+    """Fail at import time when a contract is declared wrongly."""
+    if not NAME_PATTERN.match(cls.name):
+        raise ContractDefinitionError(f"contract name {cls.name!r} must be dotted lowercase, like 'crawler.fetch_page'")
+    for attribute, base in (("Args", ContractArgs), ("Result", ContractResult)):
+        model = getattr(cls, attribute, None)
+        if not (isinstance(model, type) and issubclass(model, base)):
+            raise ContractDefinitionError(f"contract {cls.name} needs {attribute}, a subclass of {base.__name__}")
+    if not isinstance(cls.version, int) or cls.version < 1:
+        raise ContractDefinitionError(f"contract {cls.name} needs an integer version of 1 or more")

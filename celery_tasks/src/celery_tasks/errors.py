@@ -1,0 +1,80 @@
+"""Every exception raised by the contract package, under one root class.
+
+Each exception takes a single message string so that it survives Celery's
+result serialization: a producer receiving a failure from a worker gets the
+same class back, with the same message.
+"""
+
+from __future__ import annotations
+
+
+class CeleryTasksError(Exception):
+    """Root of every error raised by the contract package."""
+
+
+class ConfigurationError(CeleryTasksError):
+    """Raised when a setting is missing or invalid; the message names the setting."""
+
+
+class ContractError(CeleryTasksError):
+    """Base class for errors about a contract's definition or use."""
+
+
+class ContractDefinitionError(ContractError):
+    """Raised when a contract class is declared wrongly (no name, no models)."""
+
+
+class ContractNotImplemented(ContractError):
+    """Raised when a stub contract is run: only its implementing service can run it."""
+
+
+class UnknownContract(ContractError):
+    """Raised when a task name matches no known contract."""
+
+
+class InvalidArguments(ContractError):
+    """Raised when arguments do not match the contract's argument model."""
+
+
+class InvalidResult(ContractError):
+    """Raised when an implementation returns a value that breaks the result model."""
+
+
+class PayloadTooLarge(ContractError):
+    """Raised at the producer when a serialized payload exceeds the configured limit."""
+
+
+class UnsupportedVersion(ContractError):
+    """Raised at the worker when a message's contract version is not supported."""
+
+
+class DeliveryError(CeleryTasksError):
+    """Base class for errors about getting a task to a worker and its result back."""
+
+
+class NoConsumer(DeliveryError):
+    """Raised when a task's queue has had no consumer for longer than allowed."""
+
+
+class BrokerUnavailable(DeliveryError):
+    """Raised when the broker cannot be reached within the configured time."""
+
+
+class MessageRejected(DeliveryError):
+    """Raised at the worker for a message that can never be executed (parked with its reason)."""
+
+
+class ManagementAPIError(CeleryTasksError):
+    """Raised when the RabbitMQ management HTTP API answers with an error."""
+
+
+class ManagementAuthError(ManagementAPIError):
+    """Raised when the management API refuses the credentials (HTTP 401)."""
+
+
+class ManagementNotFound(ManagementAPIError):
+    """Raised when the management API has no such object (HTTP 404)."""
+
+
+class ManagementUnreachable(ManagementAPIError):
+    """Raised when the management API cannot be reached at all."""

@@ -1,0 +1,17 @@
+"""Base classes for the argument and result models of a contract."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ContractArgs(BaseModel):
+    """Arguments of a contract: unknown fields are refused, so a typo never leaves the producer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContractResult(BaseModel):
+    """Result of a contract: unknown fields are ignored, so a newer worker can add fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)

@@ -1,0 +1,80 @@
+"""Park a message that can never run: copy it to `<queue>.dlq` with its reason, confirmed, before it is acked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from celery import Celery
+from kombu.message import Message
+
+from celery_tasks import headers, topology
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 4000
+COPIED_PROPERTIES = ("correlation_id", "reply_to", "priority", "message_id", "expiration")
+
+
+def parking_headers(
+    original: Mapping[str, Any] | None, *, queue: str, reason: str, error_type: str, worker_version: int | None
+) -> dict[str, Any]:
+    """The original headers plus why, where and by whom the message was parked."""
+    result = dict(original or {})
+    result.update(
+        {
+            headers.REASON: reason[:MAX_REASON_CHARS],
+            headers.ERROR_TYPE: error_type,
+            headers.ORIGINAL_QUEUE: queue,
+            headers.PARKED_BY: socket.gethostname(),
+            headers.PARKED_AT: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    if worker_version is not None:
+        result[headers.WORKER_VERSION] = worker_version
+    return result
+
+
+def park(
+    app: Celery, message: Message, *, queue: str, reason: str, error_type: str, worker_version: int | None
+) -> None:
+    """Publish a copy of the message to the queue's dead-letter queue and wait for the broker's confirm.
+
+    The caller acks the original only after this returns, so a crash in between leaves
+    the message in its queue (redelivered later), never nowhere.
+    """
+    properties = {key: message.properties[key] for key in COPIED_PROPERTIES if message.properties.get(key)}
+    dlq = topology.dead_letter_queue(queue)
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            message.body,
+            exchange=dlq.exchange,
+            routing_key=dlq.routing_key,
+            headers=parking_headers(
+                message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
+            ),
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=2,
+            declare=[dlq],
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+            **properties,
+        )
+    logger.warning("parked message from %s in %s: %s: %s", queue, dlq.name, error_type, reason[:300])
+
+
+def park_or_reject(
+    app: Celery, message: Message, *, queue: str, reason: str, error_type: str, worker_version: int | None
+) -> None:
+    """Park and ack the message; if parking fails, reject it so the broker dead-letters it instead."""
+    try:
+        park(app, message, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version)
+    except Exception:
+        logger.exception("could not park a message from %s; rejecting it to the dead-letter exchange", queue)
+        message.reject(requeue=False)
+        return
+    message.ack()

@@ -1,0 +1,70 @@
+"""A result handle whose get() returns the contract's result model and never hangs on an idle queue."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
+
+from celery_tasks.errors import NoConsumer
+from celery_tasks.models import ContractResult
+
+if TYPE_CHECKING:
+    from celery_tasks.contract import Contract
+
+ResultT = TypeVar("ResultT", bound=ContractResult)
+
+CHECK_INTERVAL = 1.0
+
+
+class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
+    """AsyncResult of a contract: get() validates into the result model."""
+
+    def __init__(self, task_id: str, *, contract: type[Contract[Any, ResultT]], **kwargs: Any) -> None:
+        super().__init__(task_id, **kwargs)
+        self.contract = contract
+        self.created_at = time.monotonic()
+
+    def get(self, timeout: float | None = None, propagate: bool = True, **kwargs: Any) -> ResultT:
+        """Wait for the result and return it as the contract's result model.
+
+        Raises the worker's error when the task failed, NoConsumer when the task's queue
+        has had no consumer for the configured time, and celery's TimeoutError when
+        ``timeout`` passes first.
+        """
+        raw = self._wait(timeout, propagate, **kwargs)
+        if not propagate and isinstance(raw, BaseException):
+            raise raw
+        return self.contract.parse_result(raw)
+
+    def _wait(self, timeout: float | None, propagate: bool, **kwargs: Any) -> Any:
+        app = self.app
+        check_after = getattr(app, "consumer_check_after", None)
+        if check_after is None:
+            return super().get(timeout=timeout, propagate=propagate, **kwargs)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        step = check_after
+        idle_since: float | None = None
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise CeleryTimeoutError(f"the result of {self.contract.name}[{self.id}] did not come in time")
+            wait = step if remaining is None else min(step, remaining)
+            try:
+                return super().get(timeout=wait, propagate=propagate, **kwargs)
+            except CeleryTimeoutError:
+                pass
+            step = CHECK_INTERVAL
+            if app.consumer_count(self.contract.name) > 0:
+                idle_since = None
+                continue
+            now = time.monotonic()
+            idle_since = self.created_at if idle_since is None else idle_since
+            if now - idle_since >= app.no_consumer_timeout:
+                raise NoConsumer(
+                    f"queue {self.contract.name!r} has had no consumer for {now - idle_since:.1f} s, so "
+                    f"task {self.id} has not run. It stays queued and runs when a worker for "
+                    f"{self.contract.name} ({self.contract.implemented_by}) starts"
+                )

@@ -1,0 +1,1 @@
+"""The contract stubs, one module per implementing service."""

@@ -1,0 +1,87 @@
+"""Diagnostic contracts: a round trip, a sleep and a crash, for smoke tests, benchmarks and fault drills."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from celery_tasks.contract import Contract
+from celery_tasks.models import ContractArgs, ContractResult
+
+IMPLEMENTED_BY = "the consumer-diagnostics service"
+
+
+class EchoArgs(ContractArgs):
+    """What to send back."""
+
+    text: str = Field(max_length=100_000)
+    number: int = 0
+
+
+class EchoResult(ContractResult):
+    """The same values, and which worker answered."""
+
+    text: str
+    number: int
+    worker: str
+
+
+class Echo(Contract[EchoArgs, EchoResult]):
+    """Return the arguments unchanged: the cheapest possible round trip."""
+
+    name = "diagnostics.echo"
+    version = 1
+    implemented_by = IMPLEMENTED_BY
+    Args = EchoArgs
+    Result = EchoResult
+
+
+class SleepArgs(ContractArgs):
+    """How long to sleep, and where to record the run."""
+
+    seconds: float = Field(ge=0, le=3600)
+    marker: str | None = Field(None, description="File that receives a line when the task starts and ends.")
+
+
+class SleepResult(ContractResult):
+    """How long the task actually slept."""
+
+    slept: float
+    worker: str
+
+
+class Sleep(Contract[SleepArgs, SleepResult]):
+    """Sleep for a while: for time limits, shutdown and redelivery drills."""
+
+    name = "diagnostics.sleep"
+    version = 1
+    implemented_by = IMPLEMENTED_BY
+    Args = SleepArgs
+    Result = SleepResult
+
+
+class CrashArgs(ContractArgs):
+    """How to fail."""
+
+    mode: Literal["raise", "exit"] = "raise"
+    message: str = "requested failure"
+
+
+class CrashResult(ContractResult):
+    """Never returned: the task always fails."""
+
+    ok: bool
+
+
+class Crash(Contract[CrashArgs, CrashResult]):
+    """Fail on purpose: raise an error, or kill the worker process running it."""
+
+    name = "diagnostics.crash"
+    version = 1
+    implemented_by = IMPLEMENTED_BY
+    Args = CrashArgs
+    Result = CrashResult
+
+
+CONTRACTS = (Echo, Sleep, Crash)

@@ -1,0 +1,40 @@
+"""The contract package against a real RabbitMQ, with an in-process worker."""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery_tasks.errors import InvalidArguments, NoConsumer
+from celery_tasks.tasks import diagnostics
+from celery_tasks.testing import wait_for_parked
+
+from celery_tasks import create_app
+
+
+class Echo(diagnostics.Echo):
+    def run(self, args: diagnostics.EchoArgs) -> diagnostics.EchoResult:
+        return diagnostics.EchoResult(text=args.text.upper(), number=args.number + 1, worker="in-process")
+
+
+def test_typed_round_trip_and_parking_through_a_real_broker(task_settings, management, vhost):
+    app = create_app([Echo], task_settings)
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        result = app.tasks["diagnostics.echo"].delay("hi", number=1).get(timeout=20)
+        assert result == diagnostics.EchoResult(text="HI", number=2, worker="in-process")
+
+        bad = app.send_task("diagnostics.echo", kwargs={"text": ["not", "text"]}, queue="diagnostics.echo")
+        with pytest.raises(InvalidArguments, match="text: Input should be a valid string"):
+            bad.get(timeout=20)
+    parked = wait_for_parked(management, vhost, "diagnostics.echo.dlq", 1)
+    assert len(parked) == 1
+    assert parked[0]["x-error-type"] == "InvalidArguments"
+    assert "text: Input should be a valid string" in parked[0]["x-reason"]
+    assert parked[0]["x-worker-contract-version"] == 1
+    queue = management.queue(vhost, "diagnostics.echo")
+    assert queue["arguments"]["x-queue-type"] == "quorum"
+    assert queue["durable"] is True
+
+
+def test_get_fails_fast_when_the_queue_has_no_consumer(task_settings):
+    app = create_app([diagnostics.Echo], task_settings.model_copy(update={"no_consumer_timeout": 1.5}))
+    result = app.tasks["diagnostics.echo"].delay("nobody listens")
+    with pytest.raises(NoConsumer, match="no consumer"):
+        result.get(timeout=30)
