@@ -18,8 +18,9 @@ broker:
 	@scripts/ensure_rabbitmq.sh
 
 unit: bootstrap broker
-	@set -e; for p in $(PACKAGES); do \
-	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || exit 1; done
+	@for p in $(PACKAGES); do \
+	  echo "=== $$p"; rc=0; (cd $$p && ../$(VENV)/pytest -q) || rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; done
 
 system: bootstrap broker
 	@echo "=== system tests"; $(VENV)/pytest -q tests

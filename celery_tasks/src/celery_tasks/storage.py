@@ -1,0 +1,136 @@
+"""Tables shared by the services that store data (install ``celery-tasks[storage]``).
+
+Like the task contracts, these are a contract between services: the crawler writes
+documents, the ETL reads them and writes keyword counts, the alert service records each
+mail it sent. SQLite file by default; any SQLAlchemy URL by ``CELERY_TASKS_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+class StorageSettings(BaseSettings):
+    """Where the shared tables live."""
+
+    model_config = SettingsConfigDict(env_prefix="CELERY_TASKS_", env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///celery_tasks.db"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the shared tables."""
+
+
+class Document(Base):
+    """One crawled page or feed entry, one row per normalised URL."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True, index=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    links: Mapped[int] = mapped_column(Integer, default=0)
+    day: Mapped[dt.date] = mapped_column(Date, index=True, doc="Publication day, else the fetch day.")
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TrackedKeyword(Base):
+    """A keyword the ETL counts, with its aliases."""
+
+    __tablename__ = "tracked_keywords"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    counts: Mapped[list[KeywordCount]] = relationship(back_populates="keyword", cascade="all, delete-orphan")
+
+
+class KeywordCount(Base):
+    """How many documents of one day mention a keyword."""
+
+    __tablename__ = "keyword_counts"
+    __table_args__ = (UniqueConstraint("keyword_id", "day", name="uq_keyword_counts_keyword_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keyword_id: Mapped[int] = mapped_column(ForeignKey("tracked_keywords.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    keyword: Mapped[TrackedKeyword] = relationship(back_populates="counts")
+
+
+class SentAlert(Base):
+    """An alert mail sent for one keyword and day; the unique key makes sending at most once."""
+
+    __tablename__ = "sent_alerts"
+    __table_args__ = (UniqueConstraint("keyword", "day", name="uq_sent_alerts_keyword_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200))
+    day: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="sending")
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the shared tables (WAL and a busy timeout on SQLite, for several processes)."""
+    url = url or StorageSettings().database_url
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the shared tables that do not exist yet."""
+    Base.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
