@@ -8,6 +8,7 @@ mail it sent. SQLite file by default; any SQLAlchemy URL by ``CELERY_TASKS_DATAB
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Engine,
@@ -26,6 +28,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    make_url,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -62,18 +67,19 @@ class Document(Base):
 
 
 class TrackedKeyword(Base):
-    """A keyword the ETL counts, with its aliases."""
+    """A keyword the ETL counts, with its aliases; inactive once it leaves the keywords file (history kept)."""
 
     __tablename__ = "tracked_keywords"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     keyword: Mapped[str] = mapped_column(String(200), unique=True)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
     counts: Mapped[list[KeywordCount]] = relationship(back_populates="keyword", cascade="all, delete-orphan")
 
 
 class KeywordCount(Base):
-    """How many documents of one day mention a keyword."""
+    """How many documents of one day mention a keyword (0 included: a row means the day was mapped)."""
 
     __tablename__ = "keyword_counts"
     __table_args__ = (UniqueConstraint("keyword_id", "day", name="uq_keyword_counts_keyword_day"),)
@@ -120,6 +126,28 @@ def make_engine(url: str | None = None) -> Engine:
 def create_schema(engine: Engine) -> None:
     """Create the shared tables that do not exist yet."""
     Base.metadata.create_all(engine)
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str = "scratch") -> Iterator[str]:
+    """A new, empty PostgreSQL database for tests and benchmarks, dropped on exit; yields its URL.
+
+    ``admin_url`` is any database on the server that the user may connect to (for
+    example ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+    """
+    base = make_url(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @contextmanager
