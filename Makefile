@@ -32,6 +32,7 @@ lint: bootstrap
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy $(foreach p,$(PACKAGES),$(p)/src)
 	$(VENV)/lint-imports
+	$(VENV)/celery-tasks schema check --require-current
 
 demo: bootstrap broker
 	$(VENV)/producer demo

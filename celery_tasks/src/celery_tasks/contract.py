@@ -95,7 +95,8 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         implementation = cls.__dict__.get("run")
         if implementation is not None and not getattr(implementation, "__contract_run__", False):
             cls.run = _validating_run(implementation)  # type: ignore[method-assign]
-        if cls.__dict__.get("name"):
+        redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result"))
+        if redefined and getattr(cls, "name", None):
             _check_definition(cls)
             cls.queue = cls.name
             cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result)
