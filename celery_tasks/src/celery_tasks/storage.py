@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,13 +25,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     event,
     func,
+    insert,
     make_url,
     text,
     true,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
@@ -126,6 +130,41 @@ def make_engine(url: str | None = None) -> Engine:
 def create_schema(engine: Engine) -> None:
     """Create the shared tables that do not exist yet."""
     Base.metadata.create_all(engine)
+
+
+def upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    keys: Sequence[str],
+    update_columns: Sequence[str],
+) -> None:
+    """Insert ``rows``, overwriting ``update_columns`` of rows that already exist with the same ``keys``.
+
+    One ``INSERT ... ON CONFLICT (keys) DO UPDATE`` statement on PostgreSQL and SQLite
+    (``keys`` must be a unique constraint), so that two workers writing the same rows at
+    once both succeed; other databases update, then insert what was missing, row by row.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in {"postgresql", "sqlite"}:
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={column: statement.excluded[column] for column in update_columns},
+            ),
+            list(rows),
+        )
+        return
+    columns = model.__table__.c
+    for row in rows:
+        match = and_(*(columns[key] == row[key] for key in keys))
+        changed = session.execute(update(model).where(match).values({c: row[c] for c in update_columns}))
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            session.execute(insert(model).values(dict(row)))
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """ETL contracts: map a day's documents to keywords, then find the keywords over their threshold.
 
 The statistic behind ``etl.find_thresholds`` is documented in ``consumer_etl.thresholds``:
-threshold = median + k × max(1.4826 × MAD, min_spread) of the ``window_days`` days before
+threshold = median + k * max(1.4826 * MAD, min_spread) of the ``window_days`` days before
 the day (days without counts are 0), and no keyword crosses before it has counts on at
 least ``min_history`` of those days.
 """

@@ -1,0 +1,19 @@
+"""Errors of the ETL service."""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Root of the ETL service's errors."""
+
+
+class KeywordsFileError(EtlError):
+    """Raised when the keywords file is missing, not JSON, or describes keywords that cannot match."""
+
+
+class StopwordsFileError(EtlError):
+    """Raised when the stopwords file cannot be read."""
+
+
+class EtlConfigurationError(EtlError):
+    """Raised when an ETL_* setting is invalid; the message names it."""

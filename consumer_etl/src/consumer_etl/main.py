@@ -1,0 +1,20 @@
+"""Console entry point: `consumer-etl [celery worker options]`."""
+
+from __future__ import annotations
+
+import logging
+
+from celery_tasks.worker import run_worker
+
+from consumer_etl import runtime
+from consumer_etl.tasks import CONTRACTS
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    """Create the tables, check and sync the keywords file, then run the worker on the etl.* queues."""
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/consumer-etl] %(message)s")
+    keywords = runtime.prepare()
+    logger.info("tracking %d keywords from %s", len(keywords), runtime.settings().keywords_file)
+    run_worker(CONTRACTS, service="etl")

@@ -1,0 +1,56 @@
+"""Per-process state of the ETL worker: settings, the database engine and the keyword source."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from celery_tasks.storage import create_schema, make_engine
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from consumer_etl.errors import EtlConfigurationError
+from consumer_etl.keywords import KeywordSource, sync_keywords
+from consumer_etl.settings import EtlSettings
+
+
+@functools.cache
+def settings() -> EtlSettings:
+    """The ETL settings, read once per process."""
+    try:
+        return EtlSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ETL_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}" for item in exc.errors()
+        )
+        raise EtlConfigurationError(f"invalid ETL settings: {problems}") from None
+
+
+@functools.cache
+def keyword_source() -> KeywordSource:
+    """The keywords and stopwords files of the settings (re-read when they change)."""
+    current = settings()
+    return KeywordSource(current.keywords_file, current.stopwords_file)
+
+
+_engines: dict[int, Engine] = {}
+
+
+def engine() -> Engine:
+    """This process's engine on CELERY_TASKS_DATABASE_URL (a forked child makes its own)."""
+    pid = os.getpid()
+    if pid not in _engines:
+        _engines.clear()  # an engine inherited across fork must not be used by the child
+        _engines[pid] = make_engine()
+    return _engines[pid]
+
+
+def prepare() -> list[str]:
+    """Create the tables and sync the keywords file (fail fast at worker start); returns the keywords."""
+    database = make_engine()
+    try:
+        create_schema(database)
+        specs, _ = keyword_source().load()
+        return sorted(sync_keywords(database, specs))
+    finally:
+        database.dispose()
