@@ -15,7 +15,7 @@ from celery.utils.collections import AttributeDict
 from celery.worker.consumer import Consumer
 from kombu.message import Message
 
-from celery_tasks import topology
+from celery_tasks import metrics, topology
 from celery_tasks.errors import MessageRejected, UnknownContract
 from celery_tasks.parking import park_or_reject
 
@@ -37,6 +37,13 @@ class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
 
 class ContractConsumer(Consumer):  # type: ignore[misc]
     """Celery's consumer, parking unknown, undecodable and disallowed messages with a reason."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = getattr(self.app, "settings", None)
+        if settings is not None and settings.metrics_port is not None:
+            # Created before the pool forks, so that prefork children share the metrics setup.
+            metrics.enable_for_worker(self.app, settings.metrics_port, settings.metrics_address)
 
     def _source_queue(self, message: Message) -> str:
         """The contract queue a message came from (its routing key, else this worker's first queue)."""

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 from kombu.message import Message
 
-from celery_tasks import headers, topology
+from celery_tasks import headers, metrics, topology
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def park(
             **properties,
         )
     logger.warning("parked message from %s in %s: %s: %s", queue, dlq.name, error_type, reason[:300])
+    metrics.record_dead_lettered(queue, error_type, via="parked")
 
 
 def park_or_reject(
@@ -76,5 +77,6 @@ def park_or_reject(
     except Exception:
         logger.exception("could not park a message from %s; rejecting it to the dead-letter exchange", queue)
         message.reject(requeue=False)
+        metrics.record_dead_lettered(queue, error_type, via="rejected")
         return
     message.ack()

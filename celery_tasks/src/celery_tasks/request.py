@@ -10,7 +10,7 @@ from billiard.exceptions import WorkerLostError
 from celery.exceptions import Ignore, Reject, Retry, Terminated, TimeLimitExceeded
 from celery.worker.request import Request
 
-from celery_tasks import parking
+from celery_tasks import metrics, parking
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +50,4 @@ class ContractRequest(Request):  # type: ignore[misc]
         except Exception:
             logger.exception("could not park %s[%s]; rejecting it to the dead-letter exchange", self.name, self.id)
             self.reject(requeue=False)
+            metrics.record_dead_lettered(self.task.name, error_type, via="rejected")

@@ -39,6 +39,8 @@ class TaskSettings(BaseSettings):
     worker_pool: WorkerPool = "prefork"
     worker_concurrency: int | None = Field(None, ge=1, le=512)
     shutdown_grace: float = Field(20.0, ge=0, description="Seconds a stopping worker lets running tasks finish.")
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve worker metrics on this port.")
+    metrics_address: str = Field("0.0.0.0", description="Address the metrics server listens on.")  # noqa: S104
     management_url: str = "http://127.0.0.1:15672"
     management_user: str | None = None
     management_password: str | None = None
