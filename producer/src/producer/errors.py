@@ -5,3 +5,11 @@ from __future__ import annotations
 
 class ProducerError(Exception):
     """Root of the producer service's errors."""
+
+
+class ProducerConfigError(ProducerError):
+    """Raised when a PRODUCER_ setting is missing or invalid; the message names the variable."""
+
+
+class DemoError(ProducerError):
+    """Raised when the demo cannot start one of its parts or ends without an alert mail."""

@@ -1,0 +1,355 @@
+"""The HTTP API: one POST route per contract whose body is the contract's argument model, and task polling.
+
+Results travel over Celery's ``rpc://`` backend: a worker replies to a queue owned by the
+client (the thread, in fact) that sent the task, so only that client can read the result.
+This process therefore keeps one producer app and does every Celery call on one dedicated
+thread, and remembers the ids it submitted (the last ``PRODUCER_API_TRACKED_TASKS``):
+``GET /tasks/{id}`` answers for those and 404 for any other id, including tasks sent by
+another API process or before a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import inspect
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from amqp.exceptions import NotFound
+from celery import states
+from celery_tasks.app import ContractApp
+from celery_tasks.contract import Contract
+from celery_tasks.errors import CeleryTasksError, InvalidArguments, PayloadTooLarge, UnknownContract
+from celery_tasks.registry import ALL_CONTRACTS, get_contract
+from celery_tasks.settings import TaskSettings
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from producer.client import contract_rows, producer_app
+from producer.settings import ProducerSettings
+
+T = TypeVar("T")
+
+NO_RESULT_NOTE = (
+    "results come back over the rpc:// backend to the API process that submitted the task; "
+    "this process did not submit it (or has forgotten it after PRODUCER_API_TRACKED_TASKS newer tasks, or restarted)"
+)
+
+
+class Submitted(BaseModel):
+    """A task accepted and sent to its queue."""
+
+    task_id: str
+    name: str
+    queue: str
+    state: str = states.PENDING
+    status_url: str
+    consumers: int = Field(description="Consumers on the queue when the task was sent.")
+    warning: str | None = None
+
+
+class TaskError(BaseModel):
+    """Why a task failed, as the worker reported it."""
+
+    type: str
+    message: str
+
+
+class TaskStatus(BaseModel):
+    """A submitted task's state and, once it is done, its typed result or its error."""
+
+    task_id: str
+    name: str
+    state: str
+    ready: bool
+    submitted_at: dt.datetime
+    result_type: str | None = None
+    result: dict[str, Any] | None = None
+    error: TaskError | None = None
+
+
+class BrokerHealth(BaseModel):
+    """Whether the broker answered."""
+
+    url: str
+    reachable: bool
+    error: str | None = None
+
+
+class Health(BaseModel):
+    """Broker reachability and consumers per required queue."""
+
+    status: Literal["ok", "unhealthy"]
+    broker: BrokerHealth
+    consumers: dict[str, int]
+    missing: list[str]
+
+
+@dataclass
+class Tracked:
+    """What the API remembers about a task it submitted."""
+
+    contract: type[Contract[Any, Any]]
+    submitted_at: dt.datetime
+    final: TaskStatus | None = None
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body bytes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send, int(declared))
+            return
+        received = 0
+        started = False
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    # Answer 413 now; the application sees a disconnected client and its answer is dropped.
+                    refused = True
+                    if not started:
+                        await self._refuse(send, received)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counting_receive, tracking_send)
+
+    async def _refuse(self, send: Send, size: int) -> None:
+        detail = (
+            f"request body of {size} bytes or more is over the limit of {self.limit} bytes "
+            "(PRODUCER_API_MAX_BODY_BYTES); pass a reference to large data instead"
+        )
+        response = JSONResponse({"detail": detail}, status_code=413)
+        await response({"type": "http"}, _empty_receive, send)
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class CeleryGateway:
+    """Every Celery call of the API on one thread, and the ids of the tasks it submitted."""
+
+    def __init__(self, app: ContractApp, max_tracked: int) -> None:
+        self.app = app
+        self.max_tracked = max_tracked
+        self.tracked: OrderedDict[str, Tracked] = OrderedDict()
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-gateway")
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function`` on the Celery thread without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    def submit(self, contract: type[Contract[Any, Any]], payload: dict[str, Any]) -> Submitted:
+        """Send one validated task and remember its id (runs on the Celery thread)."""
+        handle = self.app.tasks[contract.name].apply_async(kwargs=payload)
+        with self.lock:
+            self.tracked[handle.id] = Tracked(contract, dt.datetime.now(dt.UTC))
+            while len(self.tracked) > self.max_tracked:
+                self.tracked.popitem(last=False)
+        consumers = self.app.consumer_count(contract.name)
+        warning = None
+        if consumers == 0:
+            warning = (
+                f"queue {contract.name!r} has no consumer: the task waits there until a worker of "
+                f"{contract.implemented_by} starts"
+            )
+        return Submitted(
+            task_id=handle.id,
+            name=contract.name,
+            queue=contract.name,
+            status_url=f"/tasks/{handle.id}",
+            consumers=consumers,
+            warning=warning,
+        )
+
+    def status(self, task_id: str) -> TaskStatus | None:
+        """The state of a task this process submitted; None for any other id (runs on the Celery thread)."""
+        with self.lock:
+            tracked = self.tracked.get(task_id)
+        if tracked is None:
+            return None
+        if tracked.final is not None:
+            return tracked.final
+        handle = self.app.tasks[tracked.contract.name].AsyncResult(task_id)
+        state = handle.state
+        status = TaskStatus(
+            task_id=task_id,
+            name=tracked.contract.name,
+            state=state,
+            ready=state in states.READY_STATES,
+            submitted_at=tracked.submitted_at,
+        )
+        if state == states.SUCCESS:
+            try:
+                result = tracked.contract.parse_result(handle.result)
+            except CeleryTasksError as exc:
+                status = status.model_copy(
+                    update={"state": states.FAILURE, "error": TaskError(type=type(exc).__name__, message=str(exc))}
+                )
+            else:
+                status = status.model_copy(
+                    update={"result": result.model_dump(mode="json"), "result_type": type(result).__name__}
+                )
+        elif state in states.PROPAGATE_STATES:
+            error = handle.result
+            status = status.model_copy(update={"error": TaskError(type=type(error).__name__, message=str(error))})
+        if status.ready:
+            tracked.final = status
+        return status
+
+    def health(self, queues: list[str]) -> Health:
+        """Broker reachability and the consumers of each queue (its own connection, any thread)."""
+        broker = BrokerHealth(url=self.app.settings.redacted_broker_url(), reachable=False)
+        consumers: dict[str, int] = {}
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, timeout=self.app.settings.connect_timeout)
+                broker = broker.model_copy(update={"reachable": True})
+                for queue in queues:
+                    consumers[queue] = _consumers(connection, queue)
+        except (OperationalError, OSError, ConnectionError) as exc:
+            broker = broker.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+        missing = [queue for queue in queues if not consumers.get(queue)]
+        status: Literal["ok", "unhealthy"] = "ok" if broker.reachable and not missing else "unhealthy"
+        return Health(status=status, broker=broker, consumers=consumers, missing=missing)
+
+    def close(self) -> None:
+        """Stop the Celery thread and close the app's connections."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.app.close()
+
+
+def _consumers(connection: Any, queue: str) -> int:
+    """Consumers on a queue, 0 when it does not exist (a failed passive declare closes only its channel)."""
+    channel = connection.channel()
+    try:
+        _, _, count = channel.queue_declare(queue=queue, passive=True)
+        return int(count)
+    except NotFound:
+        return 0
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) -> Callable[..., Awaitable[Submitted]]:
+    """The POST endpoint of one contract: FastAPI validates the body against the contract's Args."""
+
+    async def endpoint(args: Any) -> Submitted:
+        payload = args.model_dump(mode="json")
+        try:
+            return await gateway.call(gateway.submit, contract, payload)
+        except InvalidArguments as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except PayloadTooLarge as exc:
+            raise HTTPException(status_code=413, detail=str(exc)) from None
+        except (OperationalError, OSError, ConnectionError) as exc:
+            raise HTTPException(
+                status_code=503, detail=f"could not send {contract.name}: broker unreachable ({exc})"
+            ) from None
+
+    parameter = inspect.Parameter("args", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=contract.Args)
+    endpoint.__signature__ = inspect.Signature([parameter], return_annotation=Submitted)  # type: ignore[attr-defined]
+    endpoint.__name__ = f"submit_{contract.name.replace('.', '_')}"
+    return endpoint
+
+
+def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: ContractApp | None = None) -> FastAPI:
+    """The FastAPI application: routes per contract, task status, contracts, health."""
+    gateway = CeleryGateway(app or producer_app(task_settings), settings.api_tracked_tasks)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        gateway.close()
+
+    api = FastAPI(
+        title="celery-tasks producer",
+        version="1",
+        summary="Send typed tasks to their queues and poll their typed results.",
+        description=__doc__ or "",
+        lifespan=lifespan,
+    )
+    api.state.gateway = gateway
+
+    for contract in ALL_CONTRACTS:
+        api.add_api_route(
+            f"/tasks/{contract.name}",
+            _submit_route(gateway, contract),
+            methods=["POST"],
+            status_code=202,
+            response_model=Submitted,
+            summary=f"Send {contract.name} (v{contract.version})",
+            description=(contract.__doc__ or "").strip() + f"\n\nImplemented by {contract.implemented_by}.",
+            tags=[contract.name.split(".", 1)[0]],
+            responses={413: {"description": "Body over the limit"}, 503: {"description": "Broker unreachable"}},
+        )
+
+    @api.post("/tasks/{name}", status_code=202, include_in_schema=False)
+    async def unknown_contract(name: str) -> None:
+        try:
+            get_contract(name)
+        except UnknownContract as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        raise HTTPException(status_code=404, detail=f"no route for {name!r}")  # pragma: no cover - routed above
+
+    @api.get("/tasks/{task_id}", response_model=TaskStatus, tags=["tasks"])
+    async def task_status(task_id: str) -> TaskStatus:
+        """State of a task this process submitted; once done, its typed result or its error."""
+        status = await gateway.call(gateway.status, task_id)
+        if status is None:
+            raise HTTPException(status_code=404, detail=f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+        return status
+
+    @api.get("/contracts", tags=["contracts"])
+    async def contracts() -> list[dict[str, Any]]:
+        """Every contract: name, version, queue, implementing service and JSON schemas."""
+        return contract_rows()
+
+    @api.get("/healthz", response_model=Health, tags=["health"], responses={503: {"model": Health}})
+    def healthz() -> JSONResponse:
+        """Broker reachable and at least one consumer on every required queue; 503 otherwise."""
+        health = gateway.health(list(settings.health_queues))
+        return JSONResponse(health.model_dump(mode="json"), status_code=200 if health.status == "ok" else 503)
+
+    @api.exception_handler(CeleryTasksError)
+    async def contract_error(_: Request, exc: CeleryTasksError) -> JSONResponse:
+        return JSONResponse({"detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
+
+    api.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
+    return api

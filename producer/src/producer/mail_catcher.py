@@ -1,0 +1,91 @@
+"""A local SMTP server (aiosmtpd) that writes every mail it receives as a .eml file."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now on ``host``."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def normalise_message_id(value: str | None) -> str:
+    """A Message-ID without its angle brackets and surrounding space."""
+    return (value or "").strip().strip("<>").strip()
+
+
+class SaveToFolder:
+    """aiosmtpd handler: one .eml file per mail, named by arrival order and subject."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.lock = threading.Lock()
+        self.saved: dict[str, Path] = {}
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        """Write the mail exactly as received, then accept it."""
+        data: bytes = envelope.original_content or b""
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        subject = SLUG.sub("-", str(message.get("Subject", "mail")).lower()).strip("-")[:60] or "mail"
+        with self.lock:
+            path = self.folder / f"{len(self.saved) + 1:03d}-{subject}.eml"
+            partial = path.with_suffix(".eml.part")
+            partial.write_bytes(data)
+            partial.replace(path)
+            self.saved[normalise_message_id(message.get("Message-ID"))] = path
+        return "250 Message accepted for delivery"
+
+
+class MailCatcher:
+    """An SMTP server on loopback saving mails into ``folder`` (no TLS, no auth: a local catcher only)."""
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port or free_port(host)
+        self.handler = SaveToFolder(folder)
+        self.controller = Controller(self.handler, hostname=host, port=self.port)
+
+    def start(self) -> MailCatcher:
+        """Start listening (aiosmtpd runs its own event loop thread)."""
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self.controller.stop()
+
+    def file_for(self, message_id: str | None) -> Path | None:
+        """The .eml file of a Message-ID, if that mail arrived."""
+        return self.handler.saved.get(normalise_message_id(message_id))
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Every saved mail by Message-ID (without angle brackets)."""
+        return dict(self.handler.saved)
+
+
+def png_attachments(path: Path) -> list[tuple[str, int]]:
+    """File names and sizes of the PNG images attached to (or inlined in) a saved mail."""
+    message: Any = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    found = []
+    for part in message.walk():
+        if part.get_content_type() == "image/png":
+            payload = part.get_payload(decode=True) or b""
+            if payload.startswith(b"\x89PNG"):
+                found.append((part.get_filename() or "(inline)", len(payload)))
+    return found
