@@ -147,6 +147,8 @@ def deliver(message: EmailMessage, settings: AlertSettings, progress: DeliveryPr
         progress.stage = "data"
         try:
             code, reply = client.data(body)
+            if code != 250:  # data() only raises for a bad reply to DATA itself, not to the body
+                raise smtplib.SMTPDataError(code, reply)
         except smtplib.SMTPResponseException as exc:
             # An error reply to DATA or to the body: the server says it did not take the mail.
             raise _failure(exc, "the message", settings) from exc
