@@ -9,3 +9,7 @@ class DiagnosticsError(Exception):
 
 class RequestedFailure(DiagnosticsError):
     """Raised by diagnostics.crash when asked to fail."""
+
+
+class LedgerNotConfigured(DiagnosticsError):
+    """Raised by diagnostics.record when the worker has no ledger path."""

@@ -10,7 +10,9 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from celery_tasks.tasks import diagnostics
 
-from consumer_diagnostics.errors import RequestedFailure
+from consumer_diagnostics.errors import LedgerNotConfigured, RequestedFailure
+from consumer_diagnostics.ledger import Ledger
+from consumer_diagnostics.settings import DiagnosticsSettings
 
 WORKER = socket.gethostname()
 
@@ -55,4 +57,39 @@ class Crash(diagnostics.Crash):
         raise RequestedFailure(args.message)
 
 
-CONTRACTS = (Echo, Sleep, Crash)
+_ledgers: dict[Path, Ledger] = {}
+
+
+def _ledger() -> Ledger:
+    """The ledger named by DIAGNOSTICS_LEDGER_PATH, opened once per process."""
+    path = DiagnosticsSettings().ledger_path
+    if path is None:
+        raise LedgerNotConfigured("diagnostics.record needs DIAGNOSTICS_LEDGER_PATH set on the worker")
+    if path not in _ledgers:
+        _ledgers[path] = Ledger(path)
+    return _ledgers[path]
+
+
+class Record(diagnostics.Record):
+    """Work for a while, then store the key's side effect once, logging every run in the ledger."""
+
+    def run(self, args: diagnostics.RecordArgs) -> diagnostics.RecordResult:
+        """Log the start, work (logging soft-limit cleanup), then store the effect unless already stored."""
+        ledger = _ledger()
+        task_id = self.request.id
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        runs = ledger.run(args.key, task_id, "start", redelivered=redelivered)
+        seconds = args.redelivered_seconds if redelivered and args.redelivered_seconds is not None else args.seconds
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                time.sleep(remaining)
+            except SoftTimeLimitExceeded:
+                ledger.run(args.key, task_id, "cleanup", redelivered=redelivered)
+                if not args.ignore_soft_limit:
+                    raise
+        first = ledger.effect(args.key, task_id)
+        return diagnostics.RecordResult(key=args.key, first=first, runs=runs, worker=WORKER)
+
+
+CONTRACTS = (Echo, Sleep, Crash, Record)

@@ -84,4 +84,34 @@ class Crash(Contract[CrashArgs, CrashResult]):
     Result = CrashResult
 
 
-CONTRACTS = (Echo, Sleep, Crash)
+class RecordArgs(ContractArgs):
+    """A business key whose side effect must happen exactly once, and how long to work before it."""
+
+    key: str = Field(min_length=1, max_length=200, description="Idempotency key of the side effect.")
+    seconds: float = Field(0.0, ge=0, le=3600, description="Work time before the side effect.")
+    redelivered_seconds: float | None = Field(
+        None, ge=0, le=3600, description="Work time instead of `seconds` when the message is a redelivery."
+    )
+    ignore_soft_limit: bool = Field(False, description="Keep working past the soft time limit (to reach the hard one).")
+
+
+class RecordResult(ContractResult):
+    """Whether this run made the side effect, and how often the key has run."""
+
+    key: str
+    first: bool
+    runs: int
+    worker: str
+
+
+class Record(Contract[RecordArgs, RecordResult]):
+    """Record a side effect exactly once per key in the worker's ledger: for fault drills and soaks."""
+
+    name = "diagnostics.record"
+    version = 1
+    implemented_by = IMPLEMENTED_BY
+    Args = RecordArgs
+    Result = RecordResult
+
+
+CONTRACTS = (Echo, Sleep, Crash, Record)
