@@ -4,7 +4,7 @@ import json
 
 import pytest
 from consumer_etl.errors import KeywordsFileError, StopwordsFileError
-from consumer_etl.keywords import KeywordSpec, KeywordSource, build_matcher, load_keywords
+from consumer_etl.keywords import KeywordSource, KeywordSpec, build_matcher, load_keywords
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE, DEFAULT_STOPWORDS_FILE
 from consumer_etl.text import load_stopwords, normalise, tokens
 
@@ -25,7 +25,7 @@ def matcher(keywords: dict[str, list[str]]):
         ("ﬁle", "file"),
         ("Straße", "strasse"),
         ("İstanbul", "istanbul"),
-        ("Ａｂｃ", "abc"),
+        ("\uff21\uff42\uff43", "abc"),  # fullwidth letters
     ],
 )
 def test_normalise_folds_case_accents_and_compatibility_forms(text, expected):

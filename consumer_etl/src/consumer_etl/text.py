@@ -27,8 +27,14 @@ from consumer_etl.errors import StopwordsFileError
 
 TOKEN = re.compile(r"\w+[+#]*")
 
-# str.translate table deleting every combining mark (accents, after NFKD decomposition).
-_COMBINING: dict[int, None] = {code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))}
+
+# Most accents are in "Combining Diacritical Marks"; a one-range class removes them fast.
+LATIN_MARKS = re.compile("[\u0300-\u036f]+")
+# str.translate table deleting every combining mark; ASCII maps to itself so that lookups hit.
+STRIP_MARKS: dict[int, int | None] = {
+    **{code: code for code in range(128)},
+    **{code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code))},
+}
 
 Phrase = tuple[str, ...]
 
@@ -37,9 +43,11 @@ def normalise(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (NFKD, combining marks dropped, casefolded)."""
     if text.isascii():
         return text.lower()
-    folded = unicodedata.normalize("NFKD", text).translate(_COMBINING).casefold()
-    # casefold can produce new decomposable characters (rare); decompose once more.
-    return unicodedata.normalize("NFKD", folded).translate(_COMBINING)
+    stripped = LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if not stripped.isascii():
+        stripped = stripped.translate(STRIP_MARKS)
+    folded = stripped.casefold()
+    return folded if folded.isascii() else folded.translate(STRIP_MARKS)
 
 
 def tokens(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
