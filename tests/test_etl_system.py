@@ -104,9 +104,7 @@ def test_map_several_days_then_find_thresholds_through_the_queues(etl_worker, pr
     assert (rabbit.count, rabbit.crossed, rabbit.status, rabbit.history_days) == (15, True, "crossed", 10)
     assert rabbit.threshold is not None
     assert rabbit.threshold < 15
-    assert [(point.day, point.count) for point in rabbit.history] == [
-        (day, 2 + n % 2) for n, day in enumerate(days)
-    ]
+    assert [(point.day, point.count) for point in rabbit.history] == [(day, 2 + n % 2) for n, day in enumerate(days)]
     assert (by_name["café"].count, by_name["café"].crossed, by_name["café"].threshold) == (1, False, 4.0)
     assert by_name["kubernetes"].status == "below"
 
