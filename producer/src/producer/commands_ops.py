@@ -180,12 +180,12 @@ def dlq_purge(
 ) -> None:
     """Delete every message parked in a contract's dead-letter queue (asks first)."""
     with _clear_errors():
-        settings, client = _context()
+        settings = load_settings()
         contract = dead_letters.resolve_contract(name)
         queue = dead_letter_queue_name(contract.name)
         if not yes:
-            stats = client.queue_stats(settings.vhost).get(queue)
-            shown = f"the {stats.messages}" if stats is not None else "all"
+            depth = dead_letters.dead_letter_depth(settings, contract.name)
+            shown = "all" if depth is None else f"the {depth}"
             typer.confirm(f"Delete {shown} message(s) parked in {queue}? This cannot be undone", abort=True)
         removed = dead_letters.purge(settings, contract.name, lock_timeout=lock_timeout)
     Console().print(f"removed {removed} message(s) from {queue}", highlight=False)

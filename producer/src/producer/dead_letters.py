@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 import amqp
-from amqp.exceptions import ResourceLocked
+from amqp.exceptions import NotFound, ResourceLocked
 from celery_tasks.contract import Contract
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.factory import create_app
@@ -582,6 +582,21 @@ def purge(settings: TaskSettings, name: str, *, lock_timeout: float = 30.0, jour
     with DeadLetterMover(settings, contract, journal, lock_timeout=lock_timeout) as mover:
         _recover(mover, journal, ReplayReport(contract=contract.name), lambda _: None)
         return int(mover.channel.queue_purge(mover.dlq) or 0)
+
+
+def dead_letter_depth(settings: TaskSettings, name: str) -> int | None:
+    """Ready messages in a contract's dead-letter queue, read over AMQP (exact, no statistics delay)."""
+    contract = resolve_contract(name)
+    app = create_app([contract], settings)
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=settings.publish_retries)
+        try:
+            _, count, _ = connection.default_channel.queue_declare(
+                queue=topology.dead_letter_queue_name(contract.name), passive=True
+            )
+        except NotFound:
+            return None
+    return int(count)
 
 
 def list_dead_letters(
