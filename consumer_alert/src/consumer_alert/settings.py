@@ -36,7 +36,9 @@ class AlertSettings(BaseSettings):
     chart_width: int = Field(1000, ge=300, le=4000, description="Chart width in pixels.")
     chart_height: int = Field(500, ge=200, le=3000, description="Chart height in pixels.")
     retries: int = Field(3, ge=0, le=20, description="Celery retries after a transient SMTP failure.")
-    retry_backoff: float = Field(10.0, gt=0, le=3600, description="Seconds before the first retry, doubled each time.")
+    retry_backoff: float = Field(
+        10.0, ge=1, le=3600, description="Seconds before the first retry (whole, at least 1), doubled each time."
+    )
 
     @field_validator("smtp_host")
     @classmethod

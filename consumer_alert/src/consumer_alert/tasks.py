@@ -36,7 +36,9 @@ class SendAlert(alert.SendAlert):
             if not exc.transient or retries >= service.settings.retries:
                 raise
             delay = service.settings.retry_backoff * 2**retries
-            countdown = delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
+            # Whole seconds of at least 1: on quorum queues Celery delays through RabbitMQ's native
+            # delayed delivery, which only takes integer countdowns of one second or more.
+            countdown = max(1, round(delay * random.uniform(0.5, 1.0)))  # noqa: S311 - jitter, not cryptography
             raise self.retry(exc=exc, countdown=countdown, max_retries=service.settings.retries) from exc
 
 
