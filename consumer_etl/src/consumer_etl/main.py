@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from celery_tasks.worker import run_worker
 
 from consumer_etl import runtime
+from consumer_etl.errors import EtlError
 from consumer_etl.tasks import CONTRACTS
 
 logger = logging.getLogger(__name__)
@@ -15,6 +17,9 @@ logger = logging.getLogger(__name__)
 def main() -> None:
     """Create the tables, check and sync the keywords file, then run the worker on the etl.* queues."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/consumer-etl] %(message)s")
-    keywords = runtime.prepare()
+    try:
+        keywords = runtime.prepare()
+    except EtlError as exc:
+        sys.exit(f"consumer-etl: {type(exc).__name__}: {exc}")
     logger.info("tracking %d keywords from %s", len(keywords), runtime.settings().keywords_file)
     run_worker(CONTRACTS, service="etl")
