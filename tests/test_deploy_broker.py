@@ -1,0 +1,380 @@
+"""The compose broker's definitions on a real RabbitMQ: no guest, least-privilege users that still work.
+
+A private RabbitMQ node (own node name, ports, data and cookie; the shared broker is never touched)
+boots with deploy/rabbitmq/rabbitmq.conf and the definitions rendered by render-definitions.sh,
+exactly as the compose container does. Then the services run against it with the credentials and
+URLs written in docker-compose.yml: the diagnostics worker started by its console entry point, the
+producer's typed calls, Flower behind its login, and the container health check.
+"""
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import amqp
+import kombu
+import pytest
+import requests
+import yaml
+from amqp.exceptions import AccessRefused
+from celery_tasks.management import ManagementClient
+from celery_tasks.registry import ALL_CONTRACTS
+from celery_tasks.settings import load_settings
+from celery_tasks.tasks.diagnostics import Crash, Echo
+from celery_tasks.testing import ServiceProcess, entry_point, wait_for_consumers
+
+from celery_tasks import create_app, topology
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+RENDER = DEPLOY / "rabbitmq" / "render-definitions.sh"
+TEMPLATE = DEPLOY / "rabbitmq" / "definitions.template.json"
+HEALTHCHECK = DEPLOY / "docker" / "healthcheck.py"
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+VHOST = "celery-tasks"
+DIAGNOSTIC_QUEUES = [c.name for c in ALL_CONTRACTS if c.name.startswith("diagnostics.")]
+
+sys.path.insert(0, str(DEPLOY))
+import generate_broker_config  # noqa: E402
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def rabbitmq_tool(name):
+    """The real RabbitMQ script (Debian's /usr/sbin wrapper would switch to the rabbitmq user)."""
+    for folder in (RABBITMQ_BIN, Path("/usr/sbin"), Path("/usr/local/sbin"), Path("/usr/bin")):
+        if (folder / name).exists():
+            return str(folder / name)
+    raise FileNotFoundError(f"{name} is not installed (run `make broker`)")
+
+
+def compose_value(text, variables):
+    """Interpolate ${VAR}, ${VAR:?message} and ${VAR:-default} as docker compose does."""
+
+    def replace(match):
+        name, operator, argument = match.group(1), match.group(2), match.group(3)
+        value = variables.get(name, "")
+        if operator == ":?" and not value:
+            raise AssertionError(f"compose would stop: {argument}")
+        if operator == ":-" and not value:
+            return argument
+        return value
+
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:\?|:-)([^}]*))?\}", replace, text)
+
+
+class DeployBroker:
+    """A RabbitMQ node of our own, configured like the compose `rabbitmq` service."""
+
+    def __init__(self, base, passwords):
+        self.base = base
+        self.node = f"ct-deploy-{uuid.uuid4().hex[:8]}@localhost"
+        self.amqp_port, self.management_port, self.dist_port = free_ports(3)
+        self.passwords = passwords
+        self.process = None
+        for folder in ("home", "mnesia", "log"):
+            (base / folder).mkdir(parents=True, exist_ok=True)
+        (base / "rabbitmq-env.conf").write_text("")
+        (base / "enabled_plugins").write_text("[rabbitmq_management].\n")
+
+    def render(self):
+        """Run render-definitions.sh as the container does; returns the rendered file."""
+        target = self.base / "definitions" / "definitions.json"
+        env = {"PATH": os.environ["PATH"], "DEFINITIONS_TEMPLATE": str(TEMPLATE), "DEFINITIONS_FILE": str(target)}
+        env |= {generate_broker_config.password_variable(user): pw for user, pw in self.passwords.items()}
+        completed = subprocess.run(["sh", str(RENDER), "true"], env=env, capture_output=True, text=True, check=False)
+        assert completed.returncode == 0, completed.stderr
+        return target
+
+    def write_config(self, definitions):
+        """deploy/rabbitmq/rabbitmq.conf with this node's ports and the rendered definitions' path."""
+        replaced = {
+            "load_definitions": f"load_definitions = {definitions}",
+            "listeners.tcp.default": f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}",
+            "management.tcp.port": f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = 127.0.0.1",
+            "disk_free_limit.absolute": "disk_free_limit.absolute = 50MB",  # a test machine's disk
+        }
+        lines = []
+        for line in (DEPLOY / "rabbitmq" / "rabbitmq.conf").read_text().splitlines():
+            lines.append(replaced.get(line.split("=", 1)[0].strip(), line))
+        lines.append("log.console = false")
+        (self.base / "rabbitmq.conf").write_text("\n".join(lines) + "\n")
+
+    @property
+    def env(self):
+        return {
+            **os.environ,
+            "HOME": str(self.base / "home"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.amqp_port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    @property
+    def management_url(self):
+        return f"http://127.0.0.1:{self.management_port}"
+
+    def api(self, path, user="admin", password=None):
+        return requests.get(
+            f"{self.management_url}/api/{path}", auth=(user, password or self.passwords[user]), timeout=10
+        )
+
+    def start(self, timeout=120):
+        self.write_config(self.render())
+        with (self.base / "server.out").open("ab") as log:
+            self.process = subprocess.Popen(
+                [rabbitmq_tool("rabbitmq-server")],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"RabbitMQ exited: {(self.base / 'server.out').read_text()[-3000:]}")
+            with contextlib.suppress(requests.RequestException):
+                if self.api("overview").status_code == 200:
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"RabbitMQ did not start: {(self.base / 'server.out').read_text()[-3000:]}")
+
+    def ctl(self, *args):
+        return subprocess.run(
+            [rabbitmq_tool("rabbitmqctl"), "-n", self.node, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.ctl("stop")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def passwords():
+    return {user["name"]: secrets.token_hex(16) for user in generate_broker_config.users()}
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory, passwords):
+    node = DeployBroker(tmp_path_factory.mktemp("deploy-broker"), passwords)
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+
+
+def service_env(compose, service, broker, passwords, **extra):
+    """A compose service's environment, interpolated, with rabbitmq:5672/15672 pointing at our node."""
+    variables = {generate_broker_config.password_variable(user): pw for user, pw in passwords.items()}
+    variables |= {"FLOWER_USER": "ops", "FLOWER_PASSWORD": "flower-login-secret", **extra}
+    env = {}
+    for name, raw in compose["services"][service]["environment"].items():
+        value = compose_value(str(raw), variables)
+        value = value.replace("@rabbitmq:5672/", f"@127.0.0.1:{broker.amqp_port}/")
+        value = value.replace("@rabbitmq:15672/", f"@127.0.0.1:{broker.management_port}/")
+        env[name] = value.replace("http://rabbitmq:15672", broker.management_url)
+    return env
+
+
+def amqp_connection(broker, user, password):
+    connection = amqp.Connection(
+        f"127.0.0.1:{broker.amqp_port}", userid=user, password=password, virtual_host=VHOST, connect_timeout=10
+    )
+    connection.connect()
+    return connection
+
+
+def start_process(argv, env, log_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_TASKS_", "CELERY_BROKER", "FLOWER_"))}
+    return ServiceProcess(argv, {**clean, **env}, log_path)
+
+
+def run_check(argv, env):
+    return subprocess.run(argv, check=False, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_no_guest_only_the_generated_users(broker, passwords):
+    users = {user["name"]: user for user in broker.api("users").json()}
+    assert set(users) == set(passwords)
+    assert "guest" not in users
+    assert broker.api("overview", "guest", "guest").status_code == 401
+    with pytest.raises(AccessRefused):
+        amqp_connection(broker, "guest", "guest")
+    assert broker.api("overview", "crawler").status_code == 401, "workers have no management access"
+    vhosts = {vhost["name"] for vhost in broker.api("vhosts").json()}
+    assert VHOST in vhosts
+
+
+def test_every_contract_queue_gets_its_dead_letter_policy(broker, passwords, compose):
+    env = service_env(compose, "producer-api", broker, passwords)
+    settings = load_settings(broker_url=env["CELERY_TASKS_BROKER_URL"], management_url=broker.management_url)
+    app = create_app(ALL_CONTRACTS, settings)
+    for contract in ALL_CONTRACTS:
+        app.declare_topology_once(contract.name)  # with the producer's own, limited, rights
+    deadline = time.monotonic() + 30
+    for contract in ALL_CONTRACTS:
+        while True:
+            queue = broker.api(f"queues/{VHOST}/{contract.name}").json()
+            if queue.get("policy") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        arguments = topology.task_queue(contract.name, settings.delivery_limit).queue_arguments
+        assert queue["policy"] == f"dead-letter-{contract.name}"
+        definition = queue["effective_policy_definition"]
+        assert definition["dead-letter-exchange"] == arguments["x-dead-letter-exchange"] == f"{contract.name}.dlx"
+        assert definition["dead-letter-routing-key"] == f"{contract.name}.dlq"
+        assert definition["delivery-limit"] == arguments["x-delivery-limit"] == settings.delivery_limit
+    app.close()
+
+
+def test_services_run_with_their_least_privilege_users(broker, passwords, compose, tmp_path):
+    worker_env = service_env(compose, "diagnostics", broker, passwords)
+    argv = [entry_point(c) if i == 0 else c for i, c in enumerate(compose["services"]["diagnostics"]["command"])]
+    worker = start_process([*argv, "--concurrency=1"], worker_env, tmp_path / "diagnostics.log")
+    api_env = service_env(compose, "producer-api", broker, passwords)
+    producer = create_app(
+        ALL_CONTRACTS,
+        load_settings(broker_url=api_env["CELERY_TASKS_BROKER_URL"], management_url=broker.management_url),
+    )
+    try:
+        admin = ManagementClient(broker.management_url, "admin", passwords["admin"], retries=0)
+        wait_for_consumers(admin, VHOST, DIAGNOSTIC_QUEUES, 60, worker.process)
+        # A typed round trip through the producer's and the worker's users.
+        assert producer.tasks[Echo.name].delay("least privilege", 7).get(timeout=30).text == "least privilege"
+        # A failing task is parked in its .dlq: the worker may publish to its dead-letter exchange.
+        with pytest.raises(Exception, match="requested failure"):
+            producer.tasks[Crash.name].delay().get(timeout=30)
+        deadline = time.monotonic() + 30
+        while broker.api(f"queues/{VHOST}/{Crash.name}.dlq").json().get("messages", 0) < 1:
+            assert time.monotonic() < deadline, "the failed task was not parked"
+            time.sleep(0.5)
+        # The container health check, with the worker's own credentials, sees this worker ...
+        check = [sys.executable, str(HEALTHCHECK), "worker", "--service", "diagnostics"]
+        healthy = run_check(check, worker_env)
+        assert healthy.returncode == 0, healthy.stderr
+        assert worker.log_text().count("ACCESS_REFUSED") == 0, worker.log_text()[-3000:]
+    finally:
+        worker.stop()
+        producer.close()
+    # ... and reports it gone once it stopped.
+    deadline = time.monotonic() + 30
+    while True:
+        gone = run_check(check, worker_env)
+        if gone.returncode == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert gone.returncode == 1
+    assert "no consumer" in gone.stderr or "does not exist" in gone.stderr
+
+
+def test_a_service_user_cannot_touch_another_services_queues(broker, passwords):
+    def connect(user):
+        url = f"amqp://{user}:{passwords[user]}@127.0.0.1:{broker.amqp_port}/{VHOST}"
+        return kombu.Connection(url, connect_timeout=10)
+
+    with connect("crawler") as connection:
+        topology.declare(connection.channel(), "crawler.fetch_page", 5)  # its own queue: allowed
+        for name in ("etl.map_keywords", "alert.send_alert"):
+            with pytest.raises(AccessRefused):
+                topology.declare(connection.channel(), name, 5)
+        with pytest.raises(AccessRefused):
+            connection.channel().basic_get("diagnostics.echo")
+    with connect("flower") as connection:
+        with pytest.raises(AccessRefused):
+            connection.channel().basic_get("crawler.fetch_page")  # Flower watches events, never tasks
+        with pytest.raises(AccessRefused):
+            topology.declare(connection.channel(), "crawler.fetch_page", 5)
+
+
+def test_flower_asks_for_its_login_and_sees_the_worker(broker, passwords, compose, tmp_path):
+    worker_env = service_env(compose, "diagnostics", broker, passwords)
+    worker = start_process(
+        [entry_point("consumer-diagnostics"), "--concurrency=1"], worker_env, tmp_path / "diagnostics.log"
+    )
+    flower_env = service_env(compose, "flower", broker, passwords)
+    (port,) = free_ports(1)
+    command = compose["services"]["flower"]["command"]
+    argv = [entry_point(command[0]), *[arg for arg in command[1:] if not arg.startswith(("--port", "--address"))]]
+    flower = start_process([*argv, f"--port={port}", "--address=127.0.0.1"], flower_env, tmp_path / "flower.log")
+    base = f"http://127.0.0.1:{port}"
+    login = ("ops", "flower-login-secret")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/healthcheck", timeout=5).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, flower.log_text()[-3000:]
+            time.sleep(0.5)
+        # The health check answers without a login (the container's HEALTHCHECK uses it) ...
+        check = [sys.executable, str(HEALTHCHECK), "http", f"{base}/healthcheck"]
+        assert subprocess.run(check, check=False, capture_output=True, timeout=60).returncode == 0
+        # ... everything else needs one.
+        assert requests.get(f"{base}/", timeout=10).status_code == 401
+        assert requests.get(f"{base}/api/workers", timeout=10).status_code == 401
+        assert requests.get(f"{base}/", auth=("ops", "wrong"), timeout=10).status_code == 401
+        deadline = time.monotonic() + 60
+        while True:
+            workers = requests.get(f"{base}/api/workers?refresh=1", auth=login, timeout=30).json()
+            if any(name.startswith("diagnostics@") for name in workers) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert any(name.startswith("diagnostics@") for name in workers), flower.log_text()[-3000:]
+        # The broker page reads queue lengths through the management API with Flower's own user.
+        assert requests.get(f"{base}/broker", auth=login, timeout=30).status_code == 200
+        assert "ACCESS_REFUSED" not in flower.log_text()
+    finally:
+        flower.stop()
+        worker.stop()
+
+
+@pytest.mark.parametrize(
+    "password", ["", "change-me-crawler", "short-1", "has/slash-in-it", "has space inside", 'quote"in-password']
+)
+def test_render_refuses_unusable_passwords(tmp_path, passwords, password):
+    env = {"PATH": os.environ["PATH"], "DEFINITIONS_TEMPLATE": str(TEMPLATE)}
+    env["DEFINITIONS_FILE"] = str(tmp_path / "definitions.json")
+    env |= {generate_broker_config.password_variable(user): pw for user, pw in passwords.items()}
+    env["BROKER_CRAWLER_PASSWORD"] = password
+    completed = subprocess.run(["sh", str(RENDER), "true"], env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 64
+    assert "BROKER_CRAWLER_PASSWORD" in completed.stderr
+    assert not (tmp_path / "definitions.json").exists()
