@@ -26,7 +26,7 @@ class AlertSettings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds for the connection and each SMTP reply.")
-    smtp_ca_file: Path | None = Field(None, description="CA bundle trusted for (START)TLS, beside the system's.")
+    smtp_ca_file: Path | None = Field(None, description="CA bundle trusted for (START)TLS instead of the system CAs.")
     smtp_allow_plaintext_auth: bool = Field(False, description="Allow sending credentials without TLS.")
     mail_from: str = "celery-tasks-alerts@localhost"
     mail_from_name: str = "Keyword alerts"
