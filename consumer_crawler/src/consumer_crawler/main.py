@@ -2,8 +2,10 @@
 
 Crawling waits on the network, so the worker defaults to ``--pool=threads
 --concurrency=16`` (all threads share one HTTP pool, politeness gate and robots cache).
-``CELERY_TASKS_WORKER_POOL`` / ``CELERY_TASKS_WORKER_CONCURRENCY`` replace these
-defaults, and options given on the command line win over both.
+Options given on the command line win (they come last). ``CELERY_TASKS_WORKER_CONCURRENCY``
+replaces the concurrency default, and ``CELERY_TASKS_WORKER_POOL`` the pool default
+when it names another pool than ``prefork`` (the library-wide default, which every
+service's environment carries); for prefork here, pass ``--pool=prefork``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def default_worker_options(environ: dict[str, str] | None = None) -> list[str]:
     """The crawler's pool defaults, unless the environment configures the pool."""
     env = os.environ if environ is None else environ
     options = []
-    if not env.get("CELERY_TASKS_WORKER_POOL"):
+    if env.get("CELERY_TASKS_WORKER_POOL", "prefork") == "prefork":
         options.append(f"--pool={DEFAULT_POOL}")
     if not env.get("CELERY_TASKS_WORKER_CONCURRENCY"):
         options.append(f"--concurrency={DEFAULT_CONCURRENCY}")

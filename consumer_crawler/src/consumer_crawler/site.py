@@ -37,6 +37,7 @@ import json
 import random
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -144,6 +145,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     site: CrawlerTestSite
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up (the crawler abandons oversized bodies on purpose)."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
