@@ -3,6 +3,7 @@
 import os
 import subprocess
 
+import pytest
 from celery_tasks.testing import entry_point
 from consumer_alert.main import prepare
 from sqlalchemy import create_engine, inspect
@@ -31,10 +32,17 @@ def test_a_bad_setting_stops_the_service_with_its_name(tmp_path):
     assert not database.exists()
 
 
-def test_an_unsafe_sender_stops_the_service(tmp_path):
-    done = run_entry_point({"ALERT_MAIL_FROM": "Alerts <alerts@example.com>"}, tmp_path)
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ALERT_MAIL_FROM", "Alerts <alerts@example.com>"),
+        ("ALERT_DEFAULT_RECIPIENTS", "ops@example.com, not-an-address"),
+    ],
+)
+def test_an_unsafe_address_stops_the_service(tmp_path, variable, value):
+    done = run_entry_point({variable: value}, tmp_path)
     assert done.returncode == 1
-    assert "ALERT_MAIL_FROM" in done.stderr
+    assert "is not one plain address" in done.stderr
 
 
 def test_prepare_creates_the_shared_tables(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ from celery_tasks.storage import create_schema, make_engine
 from celery_tasks.worker import run_worker
 
 from consumer_alert.errors import AlertError
-from consumer_alert.message import sender_address
+from consumer_alert.message import parse_recipients, sender_address
 from consumer_alert.settings import load_alert_settings
 from consumer_alert.tasks import CONTRACTS
 
@@ -16,6 +16,7 @@ def prepare() -> None:
     """Check the ALERT_* settings and create the shared tables, before any worker process starts."""
     settings = load_alert_settings()
     sender_address(settings.mail_from, settings.mail_from_name)
+    parse_recipients(settings.default_recipient_list)
     engine = make_engine()
     try:
         create_schema(engine)
