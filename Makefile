@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker test unit system lint demo bench clean
+.PHONY: help bootstrap broker postgres test unit system lint demo bench clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -17,12 +17,15 @@ bootstrap:
 broker:
 	@scripts/ensure_rabbitmq.sh
 
-unit: bootstrap broker
+postgres:
+	@scripts/ensure_postgres.sh
+
+unit: bootstrap broker postgres
 	@for p in $(PACKAGES); do \
 	  echo "=== $$p"; rc=0; (cd $$p && ../$(VENV)/pytest -q) || rc=$$?; \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; done
 
-system: bootstrap broker
+system: bootstrap broker postgres
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
 test: unit system
