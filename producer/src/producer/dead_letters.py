@@ -147,7 +147,10 @@ class ReplayJournal:
         self.phases: dict[str, dict[str, Any]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
+            text = path.read_text(encoding="utf-8")
+            if text and not text.endswith("\n"):  # a write torn by a crash: start the next record on a new line
+                self._append("\n")
+            for line in text.splitlines():
                 with contextlib.suppress(ValueError):  # a line torn by a crash is ignored
                     record = json.loads(line)
                     if isinstance(record, dict) and "key" in record:
@@ -166,11 +169,14 @@ class ReplayJournal:
     def record(self, key: str, phase: str, **extra: Any) -> None:
         """Append one line and fsync it before returning."""
         record = {"key": key, "phase": phase, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **extra}
+        self._append(json.dumps(record, sort_keys=True) + "\n")
+        self.phases[key] = record
+
+    def _append(self, text: str) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        self.phases[key] = record
 
     def compact(self, keep_days: int = JOURNAL_KEEP_DAYS) -> None:
         """Rewrite the file with the last line per key, dropping moves finished more than ``keep_days`` ago."""
