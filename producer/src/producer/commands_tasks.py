@@ -27,6 +27,7 @@ from producer.settings import ProducerSettings, load_producer_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 pipeline_app = typer.Typer(help="Run the crawl → keywords → thresholds → alerts pipeline.", no_args_is_help=True)
 
@@ -168,8 +169,10 @@ def demo(
     """Run everything on this machine: consumers, a demo site, a mail catcher, the pipeline and its summary."""
     try:
         run_demo(output, vhost, make_console())
+    except KeyboardInterrupt:
+        fail("interrupted: everything the demo started has been stopped", EXIT_INTERRUPTED)
     except ProducerError as exc:
-        fail(str(exc))
+        fail(f"{exc}\n(everything the demo started has been stopped)")
 
 
 def _producer_settings(**overrides: Any) -> ProducerSettings:

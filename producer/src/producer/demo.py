@@ -147,7 +147,8 @@ def run_demo(output: Path, vhost: str, console: Console, *, today: dt.date | Non
         services = stack.enter_context(ServiceGroup())
         env = consumer_env(settings, output, mail.port)
         for name, _, options in CONSUMERS:
-            services.start(name, [entry_point(name), *options], env, output / "logs" / f"{name}.log")
+            service = services.start(name, [entry_point(name), *options], env, output / "logs" / f"{name}.log")
+            say(f"  started {name} (pid {service.process.pid}), log in {escape(str(service.log_path))}")
         app = producer_app(settings)
         stack.callback(app.close)
         wait_for_consumers(app, services)

@@ -109,7 +109,7 @@ def _published(day: dt.date, index: int, total: int, today: dt.date, now: dt.dat
     start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
     if day == today:
         span = max(now - start, dt.timedelta(seconds=total + 1))
-        return start + span * (index + 1) / (total + 1) - dt.timedelta(seconds=1)
+        return (start + span * (index + 1) / (total + 1) - dt.timedelta(seconds=1)).replace(microsecond=0)
     hour = FEED_HOURS[index % len(FEED_HOURS)]
     return start + dt.timedelta(hours=hour, minutes=7 * index % 60)
 

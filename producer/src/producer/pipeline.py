@@ -161,7 +161,7 @@ class Pipeline:
             report.outcomes += self.crawl()
         report.outcomes += self.map_history(report.day)
         judged, report.thresholds = self.judge(report.day)
-        report.outcomes.append(judged)
+        report.outcomes += judged
         report.outcomes += self.alert(report.day, report.thresholds)
         report.elapsed = time.monotonic() - started
         return report
@@ -192,23 +192,26 @@ class Pipeline:
             "min_spread": self.settings.min_spread,
         }
 
-    def judge(self, day: dt.date) -> tuple[Outcome, FindThresholdsResult | None]:
+    def judge(self, day: dt.date) -> tuple[list[Outcome], FindThresholdsResult | None]:
         """Map ``day`` and find its thresholds right after, as one chain on the ETL queues."""
         self.reporter.start_stage(JUDGE, 1)
         label = day.isoformat()
+        outcomes: list[Outcome] = []
+        result = None
         try:
             mapping = self.signature(MapKeywords, {"day": label})
             judging = self.signature(FindThresholds, self.threshold_kwargs(day))
             handle = chain(mapping, judging).apply_async()
             result = handle.get(timeout=self.settings.task_timeout)
+            mapped = handle.parent.get(timeout=self.settings.task_timeout)
         except Exception as exc:  # an item's failure is reported, never fatal to the run
-            outcome = Outcome(JUDGE, label, error=describe_error(exc))
-            result = None
+            outcomes.append(Outcome(JUDGE, label, error=describe_error(exc)))
         else:
-            outcome = Outcome(JUDGE, label, result=result, task_id=handle.id)
-        self.reporter.item_done(outcome)
+            outcomes.append(Outcome(MAP, label, result=mapped, task_id=handle.parent.id))
+            outcomes.append(Outcome(JUDGE, label, result=result, task_id=handle.id))
+        self.reporter.item_done(outcomes[-1])
         self.reporter.end_stage(JUDGE)
-        return outcome, result if isinstance(result, FindThresholdsResult) else None
+        return outcomes, result if isinstance(result, FindThresholdsResult) else None
 
     def alert_items(self, day: dt.date, thresholds: FindThresholdsResult | None) -> list[Item]:
         """One send_alert per keyword that crossed its threshold."""

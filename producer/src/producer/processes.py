@@ -8,8 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -25,6 +26,19 @@ def entry_point(name: str) -> str:
     if found is None:
         raise DemoError(f"console entry point {name!r} is not installed (run `make bootstrap`)")
     return found
+
+
+@contextlib.contextmanager
+def ignore_interrupts() -> Iterator[None]:
+    """Ignore Ctrl-C while cleaning up (a second Ctrl-C must not leave processes behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Service:
@@ -94,6 +108,10 @@ class ServiceGroup:
 
     def stop(self) -> None:
         """Stop every service: all get SIGTERM at once, stragglers get SIGKILL after the grace period."""
+        with ignore_interrupts():
+            self._stop()
+
+    def _stop(self) -> None:
         for service in self.services:
             service.terminate()
         deadline = time.monotonic() + self.grace

@@ -191,7 +191,8 @@ def keyword_table(report: PipelineReport) -> Table:
     """Mentions per keyword over the mapped days, and each keyword's threshold on the judged day."""
     judged = {k.keyword: k for k in report.thresholds.keywords} if report.thresholds else {}
     table = Table(title="Keywords counted and thresholds", title_justify="left")
-    for column in ("keyword", "mentions (all days)", f"count on {report.day.isoformat()}", "threshold", "crossed"):
+    days = len(report.stage(MAP))
+    for column in ("keyword", f"mentions ({days} days)", f"count on {report.day.isoformat()}", "threshold", "crossed"):
         table.add_column(column, justify="left" if column in {"keyword", "crossed"} else "right")
     totals = report.keyword_totals
     names = list(dict.fromkeys([*totals, *judged]))[:TOP_KEYWORDS]

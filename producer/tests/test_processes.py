@@ -1,0 +1,51 @@
+"""Started services are stopped with their children, and a dead service is reported with its log."""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from producer.errors import DemoError
+from producer.processes import ServiceGroup, entry_point
+
+
+def group_alive(pgid):
+    """True while a live (not zombie) process of the group exists: this machine's init may not reap orphans."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def test_stop_ends_the_process_and_its_children(tmp_path):
+    with ServiceGroup(grace=2) as group:
+        # A parent that ignores SIGTERM and a child: only the group kill ends both.
+        script = "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        script += "subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)"
+        service = group.start("stubborn", [sys.executable, "-c", script], {}, tmp_path / "stubborn.log")
+        deadline = time.monotonic() + 30
+        while "up" not in service.log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pgid = service.process.pid
+        assert group_alive(pgid)
+    assert not group_alive(pgid)
+
+
+def test_a_service_that_exits_is_reported_with_its_log(tmp_path):
+    with ServiceGroup() as group:
+        service = group.start(
+            "failing", [sys.executable, "-c", "print('bad config'); raise SystemExit(3)"], {}, tmp_path / "f.log"
+        )
+        service.process.wait(timeout=30)
+        with pytest.raises(DemoError, match=r"failing exited with code 3; end of .*f.log:\nbad config"):
+            group.check_alive()
+
+
+def test_entry_points_are_found_beside_the_interpreter():
+    assert entry_point("producer").endswith("producer")
+    with pytest.raises(DemoError, match="not installed"):
+        entry_point("no-such-command-here")

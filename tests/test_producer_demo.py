@@ -1,0 +1,104 @@
+"""`producer demo` end to end (what `make demo` runs), and that it stops everything it started when interrupted."""
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from celery_tasks.testing import entry_point
+from producer.mail_catcher import png_attachments
+
+DEMO_QUEUES = [
+    "crawler.fetch_page",
+    "crawler.crawl_feed",
+    "etl.map_keywords",
+    "etl.find_thresholds",
+    "alert.send_alert",
+]
+
+
+def pid_alive(pgid):
+    """True while a live (not zombie) process of the group exists: this machine's init may not reap orphans."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def started_pids(output):
+    return [int(pid) for pid in re.findall(r"started consumer-\w+ \(pid (\d+)\)", output)]
+
+
+def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, management):
+    output = tmp_path / "demo-output"
+    result = subprocess.run(
+        [entry_point("producer"), "demo", "--output", str(output), "--vhost", vhost],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    mails = sorted((output / "mail").glob("*.eml"))
+    assert mails, out
+    for mail in mails:
+        charts = png_attachments(mail)
+        assert charts and all(size > 1000 for _, size in charts)
+        assert str(mail) in " ".join(out.split())  # the summary names every mail file
+    charts = sorted((output / "charts").glob("*.png"))
+    assert [path.read_bytes()[:4] for path in charts] == [b"\x89PNG"] * len(mails)
+    for expected in ("crawl: 3 ok, 0 failed", "crossed: kubernetes, rabbitmq", "alerts: 2 ok, 0 failed"):
+        assert expected in out
+    assert "Keywords counted and thresholds" in out
+    assert f"http://127.0.0.1:15672/#/queues/{vhost}" in out
+    # Everything the demo started is gone: processes, and the consumers on the queues.
+    pids = started_pids(out)
+    assert len(pids) == 3
+    assert not [pid for pid in pids if pid_alive(pid)]
+    queues = {queue["name"]: queue for queue in management.queues(vhost)}
+    assert set(DEMO_QUEUES) <= set(queues)
+    # Rerunning starts from an empty vhost and an empty output folder, and works again.
+    again = subprocess.run(
+        [entry_point("producer"), "demo", "--output", str(output), "--vhost", vhost],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(path.name for path in (output / "mail").glob("*.eml")) == [path.name for path in mails]
+    assert "alerts: 2 ok, 0 failed" in again.stdout  # a fresh database: sent again, not duplicates
+
+
+def test_interrupted_demo_stops_every_process_it_started(tmp_path, vhost):
+    output = tmp_path / "demo-output"
+    demo = subprocess.Popen(
+        [entry_point("producer"), "demo", "--output", str(output), "--vhost", vhost],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen = []
+    try:
+        for line in demo.stdout:
+            seen.append(line)
+            if "started consumer-alert" in line:
+                break
+        time.sleep(1.0)  # the consumers are booting
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    out = "".join(seen) + rest
+    assert demo.returncode == 130, out
+    assert "interrupted: everything the demo started has been stopped" in out
+    pids = started_pids(out)
+    assert len(pids) == 3
+    assert not [pid for pid in pids if pid_alive(pid)]
