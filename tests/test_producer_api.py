@@ -1,5 +1,6 @@
 """The producer's HTTP API served by `producer serve` (uvicorn) on loopback, against real consumer processes."""
 
+import datetime as dt
 import socket
 import time
 
@@ -7,6 +8,7 @@ import httpx
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.testing import ServiceProcess, entry_point, peek_headers, settings_env
+from producer.demo_site import SiteServer, generate
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 
@@ -204,3 +206,32 @@ def test_unreachable_broker_is_503(serve, task_settings):
     submitted = client.post("/tasks/diagnostics.echo", json={"text": "x"})
     assert submitted.status_code == 503
     assert "broker unreachable" in submitted.json()["detail"]
+
+
+def test_a_crawl_submitted_over_http_runs_on_the_real_crawler(serve, start_service, tmp_path):
+    today = dt.datetime.now(dt.UTC).date()
+    site = SiteServer(generate(today, days=3)).start()
+    try:
+        env = {
+            "CELERY_TASKS_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+            "CRAWLER_ALLOW_LOOPBACK": "true",
+            "CRAWLER_POLITENESS_DELAY": "0",
+        }
+        start_service([entry_point("consumer-crawler")], ["crawler.crawl_feed", "crawler.fetch_page"], env=env)
+        client, _ = serve()
+        article = site.site.articles[0]
+        page = client.post("/tasks/crawler.fetch_page", json={"url": site.base_url + article.path, "source": "demo"})
+        feed = client.post("/tasks/crawler.crawl_feed", json={"feed_url": site.feed_urls[0], "source": "demo"})
+        assert page.status_code == feed.status_code == 202
+        fetched = wait_ready(client, page.json()["task_id"])
+        assert fetched["state"] == "SUCCESS" and fetched["result_type"] == "FetchPageResult"
+        assert fetched["result"]["status"] == 200
+        assert fetched["result"]["title"] == article.title
+        assert fetched["result"]["day"] == article.published.date().isoformat()
+        crawled = wait_ready(client, feed.json()["task_id"])
+        assert crawled["result_type"] == "CrawlFeedResult"
+        entries = len(site.site.section("engineering"))
+        assert crawled["result"]["entries"] == entries
+        assert crawled["result"]["new"] + crawled["result"]["unchanged"] + crawled["result"]["updated"] == entries
+    finally:
+        site.stop()
