@@ -31,7 +31,7 @@ from producer.errors import DemoError
 from producer.mail_catcher import MailCatcher, png_attachments
 from producer.pipeline import Pipeline, PipelineReport
 from producer.processes import ServiceGroup, entry_point
-from producer.report import make_reporter, print_summary
+from producer.report import display_path, make_reporter, print_summary
 from producer.settings import load_producer_settings
 
 #: (entry point, queues it consumes, extra worker options): one process per service, as in the containers.
@@ -178,7 +178,7 @@ def _report_mails(console: Console, mail: MailCatcher) -> int:
         charts = png_attachments(path)
         carrying += bool(charts)
         attached = ", ".join(f"{name} ({size} bytes)" for name, size in charts) or "no chart"
-        console.print(f"Mail {escape(str(path))}: {escape(attached)}", highlight=False, soft_wrap=True)
+        console.print(f"Mail {escape(display_path(path))}: {escape(attached)}", highlight=False, soft_wrap=True)
     if not mail.files:
         console.print("[red]No mail arrived.[/]")
     return carrying

@@ -28,6 +28,14 @@ def normalise_message_id(value: str | None) -> str:
     return (value or "").strip().strip("<>").strip()
 
 
+def short_slug(text: str, limit: int = 48) -> str:
+    """A file-name slug of ``text``, cut at a word boundary within ``limit`` characters."""
+    slug = SLUG.sub("-", text.lower()).strip("-")
+    if len(slug) > limit:
+        slug = slug[:limit].rsplit("-", 1)[0]
+    return slug or "mail"
+
+
 class SaveToFolder:
     """aiosmtpd handler: one .eml file per mail, named by arrival order and subject."""
 
@@ -40,7 +48,7 @@ class SaveToFolder:
         """Write the mail exactly as received, then accept it."""
         data: bytes = envelope.original_content or b""
         message = email.message_from_bytes(data, policy=email.policy.default)
-        subject = SLUG.sub("-", str(message.get("Subject", "mail")).lower()).strip("-")[:60] or "mail"
+        subject = short_slug(str(message.get("Subject", "mail")))
         with self.lock:
             path = self.folder / f"{len(self.saved) + 1:03d}-{subject}.eml"
             partial = path.with_suffix(".eml.part")

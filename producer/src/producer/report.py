@@ -22,6 +22,16 @@ PLAIN_WIDTH = 120
 TOP_KEYWORDS = 15
 
 
+def display_path(path: str | Path | None) -> str:
+    """A path relative to the current folder when it lies inside it (shorter tables), else as given."""
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def make_console(stderr: bool = False) -> Console:
     """A console; wide enough for the summary tables when the output is not a terminal."""
     console = Console(stderr=stderr)
@@ -213,10 +223,9 @@ def alert_table(report: PipelineReport, mail_files: Mapping[str, Path] | None = 
         table.add_column(column, overflow="fold")
     for keyword, alert in report.alerts:
         state = "duplicate" if alert.duplicate else ("yes" if alert.sent else "no")
-        row = [escape(keyword), state, escape(alert.chart_path or "-")]
+        row = [escape(keyword), state, escape(display_path(alert.chart_path))]
         if mail_files is not None:
-            mail = mail_files.get(alert.message_id or "")
-            row.append(escape(str(mail)) if mail else "-")
+            row.append(escape(display_path(mail_files.get(alert.message_id or ""))))
         table.add_row(*row)
     return table
 
