@@ -14,6 +14,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter
@@ -327,15 +328,20 @@ class Score:
         )
 
 
-def score(sent: Iterable[str], view: LedgerView) -> Score:
-    """Compare the keys that were sent (confirmed) with the side effects in the ledger."""
+def score(sent: Iterable[str], view: LedgerView, indeterminate: Iterable[str] = ()) -> Score:
+    """Compare the keys that were sent (confirmed) with the side effects in the ledger.
+
+    ``indeterminate`` keys are publishes that raised: the broker may or may not have taken
+    them (Jepsen's "info" operations), so their effect is neither lost nor unexpected.
+    """
     expected = set(sent)
+    allowed = expected | set(indeterminate)
     return Score(
         sent=len(expected),
         completed=len(expected & set(view.effects)),
         lost=sorted(expected - set(view.effects)),
         duplicated=sorted(key for key, count in view.effects.items() if count > 1),
-        unexpected=sorted(set(view.effects) - expected),
+        unexpected=sorted(set(view.effects) - allowed),
         reruns=sum(max(0, count - 1) for count in view.runs.values()),
     )
 
@@ -357,13 +363,51 @@ def signal_process(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def await_effects(ledger: Path, keys: Iterable[str], timeout: float) -> tuple[Score, LedgerView]:
+def await_effects(
+    ledger: Path, keys: Iterable[str], timeout: float, indeterminate: Iterable[str] = ()
+) -> tuple[Score, LedgerView]:
     """Wait until every key has its side effect (or the time is up) and score the ledger."""
     expected = list(keys)
+    unsure = list(indeterminate)
     deadline = time.monotonic() + timeout
     while True:
         view = read_ledger(ledger)
-        verdict = score(expected, view)
+        verdict = score(expected, view, unsure)
         if not verdict.lost or time.monotonic() >= deadline:
             return verdict, view
         time.sleep(0.25)
+
+
+class LoadProducer(threading.Thread):
+    """Publishes diagnostics.record tasks at a steady rate in the background, noting which were confirmed.
+
+    A publish that returns was confirmed by the broker (publisher confirms are on); one that
+    raises is indeterminate: it may or may not have reached the queue.
+    """
+
+    def __init__(self, app: Any, keys: Sequence[str], rate: float, seconds: float = 0.0) -> None:
+        super().__init__(daemon=True)
+        self.app = app
+        self.keys = list(keys)
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.seconds = seconds
+        self.confirmed: list[str] = []
+        self.failed: dict[str, str] = {}
+        self.slowest = 0.0
+
+    def run(self) -> None:
+        """Publish every key once."""
+        record = self.app.tasks["diagnostics.record"]
+        began = time.monotonic()
+        for n, key in enumerate(self.keys):
+            started = time.monotonic()
+            try:
+                record.apply_async(kwargs={"key": key, "seconds": self.seconds}, ignore_result=True)
+            except Exception as exc:
+                self.failed[key] = f"{type(exc).__name__}: {exc}"
+            else:
+                self.confirmed.append(key)
+            self.slowest = max(self.slowest, time.monotonic() - started)
+            pause = began + (n + 1) * self.interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)

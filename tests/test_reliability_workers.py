@@ -167,7 +167,7 @@ def test_11_sigterm_lets_running_tasks_finish_or_requeues_them(worker, base_sett
         code = None
     log = first.log_text()
     assert code is not None, f"the worker did not stop by itself after its grace period:\n{log[-3000:]}"
-    assert "Soft Shutdown" in log
+    assert "Warm shutdown" in log and "Cold shutdown" in log, "warm first, cold once the grace period is over"
     worker("--concurrency=2", settings=settings)
     verdict, view = faults.await_effects(ledger, ["s11-short", "s11-long"], timeout=60)
     print(f"scenario 11: worker exit code {code}; {verdict}")

@@ -50,7 +50,9 @@ def celery_config(settings: TaskSettings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_send_task_events": settings.task_events,
         "task_send_sent_event": False,
-        "worker_soft_shutdown_timeout": settings.shutdown_grace,
+        # SIGTERM: warm shutdown bounded by shutdown_grace (worker.bounded_warm_shutdown), then
+        # the cold one, which must not wait again: running tasks are requeued at once.
+        "worker_soft_shutdown_timeout": 0,
         "worker_enable_soft_shutdown_on_idle": False,
         "worker_consumer": "celery_tasks.consumer:ContractConsumer",
         "worker_hijack_root_logger": True,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
+
+from celery import signals
 
 from celery_tasks.contract import Contract
 from celery_tasks.factory import create_app
@@ -29,24 +33,30 @@ def worker_argv(service: str, settings: TaskSettings, extra: Sequence[str] = ())
     return [*argv, *extra]
 
 
-#: Celery's switch that turns SIGTERM into a cold shutdown preceded by the soft shutdown (shutdown_grace).
-REMAP_SIGTERM = "REMAP_SIGTERM"
-
-
-def bounded_sigterm(settings: TaskSettings) -> None:
+def bounded_warm_shutdown(settings: TaskSettings) -> None:
     """Make SIGTERM (`docker stop`) give running tasks ``shutdown_grace`` seconds, then requeue the rest.
 
-    By default SIGTERM starts Celery's warm shutdown, which waits for running tasks without a
-    bound, so a long task is cut off by the container's SIGKILL. With REMAP_SIGTERM=SIGQUIT it
-    starts the soft shutdown: running tasks get ``worker_soft_shutdown_timeout`` seconds, the
-    ones still running are then cancelled unacknowledged, and RabbitMQ requeues them. Celery
-    reads the variable when billiard is first imported, which has already happened here, so
-    the console command re-executes itself once with it set (same process id).
+    SIGTERM starts Celery's warm shutdown: no new task is taken and running ones may finish,
+    but without a bound, so a long task would be cut off by the container's SIGKILL. Here a
+    timer started by the warm shutdown sends SIGQUIT after the grace period: Celery's cold
+    shutdown then cancels the tasks still running, unacknowledged, and RabbitMQ requeues them.
+    (Celery's own REMAP_SIGTERM=SIGQUIT is not used: it also changes the signal that cancels
+    a task on connection loss, and a worker then stopped itself during a broker restart.)
     """
-    if settings.shutdown_grace <= 0 or REMAP_SIGTERM in os.environ:
+    grace = settings.shutdown_grace
+    if grace <= 0:
         return
-    os.environ[REMAP_SIGTERM] = "SIGQUIT"
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])  # noqa: S606 - the same command, re-run
+    started = threading.Event()
+
+    def on_shutting_down(sender: Any = None, how: str = "", **_: Any) -> None:
+        if how != "Warm" or started.is_set():
+            return
+        started.set()
+        timer = threading.Timer(grace, os.kill, (os.getpid(), signal.SIGQUIT))
+        timer.daemon = True
+        timer.start()
+
+    signals.worker_shutting_down.connect(on_shutting_down, weak=False)
 
 
 def run_worker(
@@ -54,7 +64,6 @@ def run_worker(
 ) -> None:
     """Run a worker consuming the queues of ``contracts`` until it is stopped (the console entry points)."""
     settings = load_settings()
-    if argv is None:
-        bounded_sigterm(settings)
     app = create_app(contracts, settings)
+    bounded_warm_shutdown(settings)
     app.worker_main(worker_argv(service, settings, sys.argv[1:] if argv is None else argv))
