@@ -37,7 +37,7 @@ def run_producer(task_settings, tmp_path):
     def run(*args, crash=None, stdin=None):
         extra = {"PRODUCER_REPLAY_CRASH_AFTER": crash} if crash else {}
         return subprocess.run(
-            [os.environ.get("OPS_DEV_PRODUCER") or entry_point("producer"), *args],
+            [entry_point("producer"), *args],
             check=False,
             env={**os.environ, **env, **extra},
             input=stdin,

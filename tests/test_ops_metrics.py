@@ -153,7 +153,7 @@ def exporter(task_settings, tmp_path):
     def start(**env):
         port = free_port()
         environment = {**settings_env(task_settings), **env}
-        argv = [os.environ.get("OPS_DEV_PRODUCER") or entry_point("producer"), "metrics", "--port", str(port)]
+        argv = [entry_point("producer"), "metrics", "--port", str(port)]
         service = ServiceProcess([*argv, "--address", "127.0.0.1"], environment, tmp_path / f"exporter-{port}.log")
         started.append(service)
         deadline = time.monotonic() + 30

@@ -29,7 +29,7 @@ def run_producer(task_settings):
     env = {**os.environ, **settings_env(task_settings), "COLUMNS": "200"}
 
     def run(*args):
-        command = os.environ.get("OPS_DEV_PRODUCER") or entry_point("producer")
+        command = entry_point("producer")
         result = subprocess.run([command, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
