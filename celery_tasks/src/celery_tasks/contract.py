@@ -20,6 +20,7 @@ import celery
 from pydantic import BaseModel, ValidationError
 
 from celery_tasks import headers
+from celery_tasks.connectivity import broker_errors
 from celery_tasks.errors import (
     ContractDefinitionError,
     ContractNotImplemented,
@@ -164,18 +165,19 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
         app = self._get_app()
         declare = getattr(app, "declare_topology_once", None)
-        if declare is not None:
-            declare(self.name)
-        result: TypedAsyncResult[ResultT] = super().apply_async(
-            args=(),
-            kwargs=payload,
-            task_id=task_id,
-            producer=producer,
-            link=link,
-            link_error=link_error,
-            shadow=shadow,
-            **options,
-        )
+        with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
+            if declare is not None:
+                declare(self.name)
+            result: TypedAsyncResult[ResultT] = super().apply_async(
+                args=(),
+                kwargs=payload,
+                task_id=task_id,
+                producer=producer,
+                link=link,
+                link_error=link_error,
+                shadow=shadow,
+                **options,
+            )
         return result
 
     def check_payload_size(self, payload: Mapping[str, Any]) -> None:

@@ -1,0 +1,45 @@
+"""Turn low-level broker connection failures into one clear error that never shows credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from amqp.exceptions import ConnectionError as AMQPConnectionError
+from kombu.exceptions import OperationalError
+
+from celery_tasks.errors import BrokerUnavailable
+from celery_tasks.settings import TaskSettings
+
+BROKER_ERRORS = (OperationalError, AMQPConnectionError, OSError)
+
+
+def scrub(text: str, settings: TaskSettings) -> str:
+    """The text with the broker and management passwords replaced, should a library have echoed one."""
+    secrets = {settings.broker_credentials()[1], settings.management_credentials()[1]}
+    for secret in secrets:
+        if secret and len(secret) >= 3:  # shorter strings would mangle ordinary words
+            text = text.replace(secret, "***")
+    return text
+
+
+def unavailable(settings: TaskSettings, exc: BaseException, doing: str) -> BrokerUnavailable:
+    """A BrokerUnavailable naming the broker (password hidden), the cause and the settings to check."""
+    cause = scrub(f"{type(exc).__name__}: {exc}", settings)
+    return BrokerUnavailable(
+        f"{doing}: the broker at {settings.redacted_broker_url()} is unreachable ({cause}) after "
+        f"{settings.publish_retries} retries. The task was not confirmed, so treat it as not sent. "
+        "Check that RabbitMQ is running and CELERY_TASKS_BROKER_URL "
+        "(retries: CELERY_TASKS_PUBLISH_RETRIES, CELERY_TASKS_CONNECT_TIMEOUT)"
+    )
+
+
+@contextmanager
+def broker_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
+    """Re-raise connection failures inside the block as BrokerUnavailable (no credentials, cause kept apart)."""
+    try:
+        yield
+    except BROKER_ERRORS as exc:
+        if settings is None:
+            raise
+        raise unavailable(settings, exc, doing) from None

@@ -1,0 +1,206 @@
+"""Broker faults (scenarios 3, 4, 12 and the broker's own size limit) on a PRIVATE RabbitMQ node.
+
+The shared broker is never touched: one node of our own is started for this module (own
+name, ports, data, cookie), restarted by the drills, and stopped at the end.
+"""
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from celery_tasks.errors import BrokerUnavailable
+from celery_tasks.tasks import diagnostics
+from celery_tasks.testing import queue_depth
+
+from celery_tasks import create_app
+
+sys.path.insert(0, str(Path(__file__).parent))
+import faults  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not Path(faults.RABBITMQ_BIN / "rabbitmq-server").exists() and not Path("/usr/sbin/rabbitmq-server").exists(),
+    reason="RabbitMQ is not installed on this machine (run `make broker`)",
+)
+
+RECORD = [diagnostics.Record.name]
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    node = faults.PrivateBroker(tmp_path_factory.mktemp("rabbitmq"), extra_config=["max_message_size = 65536"])
+    took = node.start()
+    print(f"\nprivate RabbitMQ node {node.node} started in {took:.1f} s")
+    yield node
+    node.stop()
+    print(f"private node starts took {[round(t, 1) for t in node.starts]} s")
+
+
+@pytest.fixture
+def workers(broker, tmp_path):
+    """Start diagnostics workers on the private node; all are killed at the end of the test."""
+    started = []
+
+    def start(settings, ledger, *argv, wait=True):
+        service = faults.start_worker(
+            settings,
+            tmp_path / f"worker-{len(started)}.log",
+            argv=[f"--hostname=diagnostics-{len(started)}@%h", *argv],
+            env={"DIAGNOSTICS_LEDGER_PATH": str(ledger)},
+        )
+        started.append(service)
+        if wait:
+            faults.wait_consuming(service, broker.management(), settings.vhost, RECORD)
+        return service
+
+    yield start
+    for service in started:
+        service.stop(timeout=10)
+
+
+def test_3_broker_restart_under_steady_load_loses_no_confirmed_task(broker, workers, tmp_path):
+    vhost = broker.create_vhost()
+    ledger = tmp_path / "ledger.sqlite"
+    settings = broker.settings(vhost, publish_retries=40, confirm_timeout=5.0, connect_timeout=2.0)
+    worker_a = workers(settings, ledger, "--concurrency=2")
+    worker_b = workers(settings, ledger, "--concurrency=2")
+    app = create_app(diagnostics.CONTRACTS, settings)
+    app.declare_topology_once(diagnostics.Record.name)
+
+    producer = faults.LoadProducer(app, [f"s3-{n}" for n in range(800)], rate=40)
+    producer.start()
+    faults.wait_until(lambda: len(producer.confirmed) >= 150, 60, "steady load before the restart")
+    took = broker.restart(down_for=2)
+    producer.join(timeout=300)
+    assert not producer.is_alive()
+
+    verdict, view = faults.await_effects(ledger, producer.confirmed, timeout=180, indeterminate=producer.failed)
+    print(
+        f"scenario 3: {verdict}; publishes that raised: {len(producer.failed)}; slowest publish "
+        f"{producer.slowest:.1f} s (the producer retried through the restart); node back in {took:.1f} s"
+    )
+    assert verdict.ok, verdict
+    assert not producer.failed, f"with 40 retries every publish got through: {list(producer.failed.items())[:3]}"
+    assert producer.slowest > 1.0, "some publishes waited for the broker to come back"
+    for service in (worker_a, worker_b):
+        assert service.process.poll() is None, "workers reconnect by themselves"
+    faults.wait_consuming(worker_a, broker.management(), vhost, RECORD)
+    assert "Connection to broker lost" in worker_a.log_text() + worker_b.log_text()
+
+
+def test_4_broker_down_at_start_producer_fails_clearly_and_a_waiting_consumer_connects_later(
+    broker, workers, tmp_path
+):
+    vhost = broker.create_vhost()
+    ledger = tmp_path / "ledger.sqlite"
+    settings = broker.settings(vhost, publish_retries=3, connect_timeout=2.0)
+    broker.stop()
+    try:
+        app = create_app(diagnostics.CONTRACTS, settings)
+        began = time.monotonic()
+        with pytest.raises(BrokerUnavailable) as caught:
+            app.tasks[diagnostics.Record.name].delay(key="s4-early")
+        took = time.monotonic() - began
+        message = f"{type(caught.value).__name__}: {caught.value}"
+        print(f"scenario 4: producer with the broker down failed after {took:.1f} s with {message}")
+        assert took < 60, "bounded by connect_timeout and publish_retries"
+        assert f"amqp://guest:***@127.0.0.1:{broker.amqp_port}/{vhost}" in message, "names the broker, no password"
+        assert "Connection refused" in message and "CELERY_TASKS_BROKER_URL" in message
+
+        waiting = workers(settings, ledger, "--concurrency=1", wait=False)
+        faults.wait_until(lambda: waiting.log_text().count("Cannot connect to") >= 2, 60, "connection retries")
+        assert waiting.process.poll() is None, "the consumer keeps retrying instead of exiting"
+    finally:
+        broker.start()
+    faults.wait_consuming(waiting, broker.management(), vhost, RECORD, timeout=120)
+    app = create_app(diagnostics.CONTRACTS, settings)
+    result = app.tasks[diagnostics.Record.name].delay(key="s4-late")
+    assert result.get(timeout=60).first
+    log = waiting.log_text()
+    print(f"scenario 4: consumer log while down: {[line for line in log.splitlines() if 'Cannot connect' in line][:2]}")
+    assert "guest:guest" not in log
+
+
+def test_9_broker_size_limit_surfaces_as_an_error_never_a_silent_loss(broker):
+    """Past our producer's limit, RabbitMQ's max_message_size (64 KiB on this node) must raise, not drop."""
+    vhost = broker.create_vhost()
+    settings = broker.settings(vhost, max_payload_bytes=1 * MiB, publish_retries=0)
+    app = create_app(diagnostics.CONTRACTS, settings)
+    echo = app.tasks[diagnostics.Echo.name]
+    app.declare_topology_once(echo.name)
+    with pytest.raises(Exception) as caught:
+        echo.delay(text="x" * 90_000, number=1)
+    print(f"scenario 9 (broker limit): {type(caught.value).__name__}: {caught.value}")
+    assert "larger than configured max size 65536" in str(caught.value)
+    assert queue_depth(app, echo.name) == 0
+    echo.delay(text="fits")  # the producer recovers its channel for the next message
+    assert queue_depth(app, echo.name) == 1
+
+
+def test_12_soak_ten_thousand_tasks_three_consumer_kills_one_broker_restart(broker, workers, tmp_path):
+    total = int(os.environ.get("SOAK_TASKS", "10000"))
+    seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1_000_000))))
+    rng = random.Random(seed)
+    vhost = broker.create_vhost()
+    ledger = tmp_path / "ledger.sqlite"
+    settings = broker.settings(vhost, publish_retries=60, confirm_timeout=5.0, connect_timeout=2.0, task_events=False)
+    live = [workers(settings, ledger, "--concurrency=2"), workers(settings, ledger, "--concurrency=2")]
+    app = create_app(diagnostics.CONTRACTS, settings)
+    app.declare_topology_once(diagnostics.Record.name)
+
+    memory: list[tuple[float, int, int]] = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for service in list(live):
+                memory.append((time.monotonic(), service.pid, faults.tree_rss(service.pid)))
+            stop.wait(1.0)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    producer = faults.LoadProducer(app, [f"s12-{n:05d}" for n in range(total)], rate=0)
+    began = time.monotonic()
+    producer.start()
+
+    def done_fraction():
+        return len(faults.read_ledger(ledger).effects) / total
+
+    events = []
+    marks = sorted(rng.uniform(0.1, 0.8) for _ in range(3))
+    restart_at = rng.uniform(0.3, 0.7)
+    plan = sorted([(m, "kill") for m in marks] + [(restart_at, "restart")])
+    for fraction, action in plan:
+        faults.wait_until(lambda f=fraction: done_fraction() >= f, 600, f"{fraction:.0%} of the soak")
+        if action == "kill":
+            index = rng.randrange(len(live))
+            victim = live.pop(index)
+            faults.kill_group(victim)
+            live.append(workers(settings, ledger, "--concurrency=2", wait=False))
+            events.append(f"killed worker {index} at {done_fraction():.0%}")
+        else:
+            broker.restart(down_for=1)
+            events.append(f"restarted the broker at {done_fraction():.0%}")
+    producer.join(timeout=600)
+    verdict, view = faults.await_effects(ledger, producer.confirmed, timeout=600, indeterminate=producer.failed)
+    elapsed = time.monotonic() - began
+    stop.set()
+    sampler.join()
+    peak = max(rss for _, _, rss in memory)
+    peaks_by_worker = {}
+    for _, pid, rss in memory:
+        peaks_by_worker[pid] = max(rss, peaks_by_worker.get(pid, 0))
+    print(
+        f"scenario 12 (seed {seed}): {verdict}; publishes that raised {len(producer.failed)}; "
+        f"{'; '.join(events)}; {elapsed:.0f} s; peak worker RSS (main + pool) {peak / MiB:.0f} MiB, "
+        f"per worker {[round(v / MiB) for v in peaks_by_worker.values()]} MiB"
+    )
+    assert verdict.ok, verdict
+    assert len(producer.confirmed) + len(producer.failed) == total
+    assert len(events) == 4
+    assert peak < 600 * MiB, "worker memory stays bounded"
