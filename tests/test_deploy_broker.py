@@ -305,6 +305,55 @@ def test_services_run_with_their_least_privilege_users(broker, passwords, compos
     assert "no consumer" in gone.stderr or "does not exist" in gone.stderr
 
 
+def test_producer_api_and_schedule_run_with_the_producer_user(broker, passwords, compose, tmp_path):
+    (port,) = free_ports(1)
+    api_env = service_env(compose, "producer-api", broker, passwords)
+    command = compose["services"]["producer-api"]["command"]
+    assert command[:2] == ["producer", "serve"]
+    api = start_process(
+        [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)], api_env, tmp_path / "api.log"
+    )
+    schedule_env = service_env(
+        compose,
+        "producer-schedule",
+        broker,
+        passwords,
+    )
+    # A feed crawled every 3 s, so that beat publishes within the test.
+    schedule_env |= {"PRODUCER_FEEDS": "http://127.0.0.1:9/feed.xml", "PRODUCER_CRAWL_EVERY_MINUTES": "0.05"}
+    schedule_env["PRODUCER_SCHEDULE_DIR"] = str(tmp_path / "schedule")
+    beat = start_process(
+        [entry_point(c) if i == 0 else c for i, c in enumerate(compose["services"]["producer-schedule"]["command"])],
+        schedule_env,
+        tmp_path / "schedule.log",
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                health = requests.get(url, timeout=10)
+                break
+            assert time.monotonic() < deadline, api.log_text()[-3000:]
+            time.sleep(0.5)
+        assert health.json()["broker"]["reachable"] is True
+        # No consumer runs, so /healthz is 503; the container is still healthy: the API answers.
+        assert run_check([sys.executable, str(HEALTHCHECK), "api", url], api_env).returncode == 0
+        submitted = requests.post(f"http://127.0.0.1:{port}/tasks/{Echo.name}", json={"text": "hi"}, timeout=30)
+        assert submitted.status_code == 202, submitted.text
+        # Beat published the feed's crawl with the producer's rights.
+        deadline = time.monotonic() + 60
+        while broker.api(f"queues/{VHOST}/crawler.crawl_feed").json().get("messages", 0) < 1:
+            assert time.monotonic() < deadline, beat.log_text()[-3000:]
+            time.sleep(1)
+        assert run_check([sys.executable, str(HEALTHCHECK), "broker"], schedule_env).returncode == 0
+        for process in (api, beat):
+            assert "ACCESS_REFUSED" not in process.log_text(), process.log_text()[-3000:]
+    finally:
+        beat.stop()
+        api.stop()
+
+
 def test_a_service_user_cannot_touch_another_services_queues(broker, passwords):
     def connect(user):
         url = f"amqp://{user}:{passwords[user]}@127.0.0.1:{broker.amqp_port}/{VHOST}"

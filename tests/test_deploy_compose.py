@@ -10,6 +10,7 @@ every long-running service a health check, a restart policy and memory limits.
 import importlib.metadata
 import importlib.resources
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import jsonschema
 import pytest
 import yaml
 from celery_tasks.registry import ALL_CONTRACTS
+from celery_tasks.storage import Base, make_engine, scratch_database
 from celery_tasks.testing import entry_point
+from sqlalchemy import inspect
 
 from celery_tasks import create_app
 
@@ -115,6 +118,26 @@ def test_each_consumer_command_consumes_exactly_its_queue(service, services, sta
                 assert app.consumer_count(sibling) == 0, f"{service} also consumes {sibling}"
     finally:
         app.close()
+
+
+def test_db_schema_one_off_creates_the_shared_tables_on_postgresql(services):
+    command = services["db-schema"]["command"]
+    assert command[:2] == ["python", "-c"]
+    assert services["db-schema"]["build"]["dockerfile"] == "deploy/docker/consumer-etl.Dockerfile"
+    admin_url = os.environ.get("DEPLOY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with scratch_database(admin_url, prefix="deploy_test") as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_TASKS_")}
+        env["CELERY_TASKS_DATABASE_URL"] = url
+        completed = subprocess.run(
+            [sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert completed.returncode == 0, completed.stderr
+        engine = make_engine(url)
+        try:
+            tables = set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+    assert set(Base.metadata.tables) <= tables
 
 
 def test_referenced_files_exist(services):
