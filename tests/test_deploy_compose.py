@@ -38,6 +38,7 @@ QUEUE_CONTAINERS = [
     "etl-find-thresholds",
     "alert-send-alert",
 ]
+SECRET_ASSIGNMENT = re.compile(r"(?im)^[ \t]*[\"']?([a-z_]*(password|secret|token))[\"']?[ \t]*[:=][ \t]*(\S+)")
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(:\?|:-)?([^}]*)\}")
 
 
@@ -170,6 +171,25 @@ def test_no_guest_and_no_credentials_in_the_compose_file():
         name, operator, _ = match.groups()
         if re.search("PASSWORD|SECRET|USER$", name):
             assert operator == ":?", f"${{{name}}} must stop compose when unset (${{{name}:?...}})"
+
+
+def test_no_credentials_in_any_committed_deploy_file():
+    tracked = subprocess.run(["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True)
+    files = [ROOT / name for name in tracked.stdout.split()]
+    files += [p for p in DEPLOY.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml", ".json", ".conf", ".py"}]
+    allowed = re.compile(r"^(\$\{[A-Z0-9_]+(:\?[^}]*)?\}|\$\([A-Z0-9_]+\)|CHANGE-ME|\*\*|\{[a-z_]+\})$")
+    for path in set(files):
+        if not path.exists() or path.suffix in {".pyc"}:
+            continue
+        text = path.read_text(errors="replace")
+        for match in re.finditer(r"[a-z+]+://[^:/\s\"']+:([^@\s\"']+)@", text):
+            assert allowed.match(match.group(1)), f"{path.relative_to(ROOT)}: credentials in {match.group(0)}"
+        for match in SECRET_ASSIGNMENT.finditer(text):
+            value = match.group(3).strip("\"',")
+            harmless = not value or value.lower() in {"true", "false", "none"} or value[0] in "{[|>"
+            assert harmless or allowed.match(value) or value.startswith(("change-me", "${")), (
+                f"{path.relative_to(ROOT)}: {match.group(0).strip()}"
+            )
 
 
 def test_env_example_lists_every_required_variable_with_placeholders_only():
