@@ -25,7 +25,13 @@ from amqp.exceptions import NotFound
 from celery import states
 from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
-from celery_tasks.errors import CeleryTasksError, InvalidArguments, PayloadTooLarge, UnknownContract
+from celery_tasks.errors import (
+    BrokerUnavailable,
+    CeleryTasksError,
+    InvalidArguments,
+    PayloadTooLarge,
+    UnknownContract,
+)
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.settings import TaskSettings
 from fastapi import FastAPI, HTTPException, Request
@@ -278,6 +284,8 @@ def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) ->
             raise HTTPException(status_code=422, detail=str(exc)) from None
         except PayloadTooLarge as exc:
             raise HTTPException(status_code=413, detail=str(exc)) from None
+        except BrokerUnavailable as exc:
+            raise HTTPException(status_code=503, detail=str(exc)) from None
         except (OperationalError, OSError, ConnectionError) as exc:
             raise HTTPException(
                 status_code=503, detail=f"could not send {contract.name}: broker unreachable ({exc})"

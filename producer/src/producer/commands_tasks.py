@@ -10,7 +10,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 import uvicorn
 from celery.exceptions import TimeoutError as CeleryTimeoutError
-from celery_tasks.errors import CeleryTasksError, ConfigurationError, InvalidArguments, NoConsumer, UnknownContract
+from celery_tasks.errors import (
+    BrokerUnavailable,
+    CeleryTasksError,
+    ConfigurationError,
+    InvalidArguments,
+    NoConsumer,
+    UnknownContract,
+)
 from celery_tasks.settings import TaskSettings, load_settings
 from kombu.exceptions import OperationalError
 from rich.markup import escape
@@ -79,6 +86,8 @@ def submit(
         fail(f"{exc}\nnothing was sent.", EXIT_USAGE)
     try:
         handle = client.submit(client.producer_app(load_settings()), name, arguments)
+    except BrokerUnavailable as exc:
+        fail(str(exc))
     except (OperationalError, ConnectionError, OSError) as exc:
         fail(f"could not send {name}: the broker is unreachable ({exc})")
     except CeleryTasksError as exc:
