@@ -28,6 +28,6 @@ def get_contract(name: str) -> type[Contract[Any, Any]]:
         return CONTRACTS_BY_NAME[name]
     except KeyError:
         close = difflib.get_close_matches(name, CONTRACTS_BY_NAME, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         known = ", ".join(sorted(CONTRACTS_BY_NAME))
-        raise UnknownContract(f"unknown task name {name!r}{hint} Known contracts: {known}") from None
+        raise UnknownContract(f"unknown task name {name!r}{hint}. Known contracts: {known}") from None
