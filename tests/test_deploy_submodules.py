@@ -40,6 +40,17 @@ def clean_env():
     }
 
 
+def uv_command():
+    """This machine's uv: on PATH, or `python3 -m uv` as `make bootstrap` may install it."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    for python in ("python3", sys.executable):
+        if subprocess.run([python, "-m", "uv", "--version"], capture_output=True, check=False).returncode == 0:
+            return [python, "-m", "uv"]
+    pytest.fail("uv is needed (run `make bootstrap`)")
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     output = tmp_path_factory.mktemp("export")
@@ -71,8 +82,7 @@ def test_export_makes_a_contract_repository_and_one_per_service(exported):
 
 
 def test_a_cloned_service_installs_from_its_clone_and_passes_its_own_tests(exported, tmp_path):
-    if shutil.which("uv") is None:
-        pytest.fail("uv is needed (run `make bootstrap`)")
+    uv = uv_command()
     output, _ = exported
     clone = tmp_path / SERVICE
     run(
@@ -81,12 +91,10 @@ def test_a_cloned_service_installs_from_its_clone_and_passes_its_own_tests(expor
     )
     assert (clone / "celery_tasks" / "src" / "celery_tasks" / "__init__.py").is_file(), "the submodule was not cloned"
     env = clean_env()
-    run(["uv", "venv", "--quiet", "--python", "3.11", str(clone / ".venv")], cwd=clone, env=env)
+    run([*uv, "venv", "--quiet", "--python", "3.11", str(clone / ".venv")], cwd=clone, env=env)
     python = str(clone / ".venv" / "bin" / "python")
     dev = tomllib.loads((clone / "pyproject.toml").read_text())["dependency-groups"]["dev"]
-    run(
-        ["uv", "pip", "install", "--quiet", "--python", python, "-e", "./celery_tasks", "-e", ".", *dev], clone, env=env
-    )
+    run([*uv, "pip", "install", "--quiet", "--python", python, "-e", "./celery_tasks", "-e", ".", *dev], clone, env=env)
     where = run(
         [python, "-c", "import celery_tasks, consumer_etl; print(celery_tasks.__file__, consumer_etl.__file__)"], clone
     )
