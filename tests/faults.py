@@ -20,9 +20,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks.testing import ServiceProcess, entry_point, settings_env, wait_for_consumers
@@ -411,3 +413,45 @@ class LoadProducer(threading.Thread):
             pause = began + (n + 1) * self.interval - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps every message it takes."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+        self.port = free_ports(1)[0]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the message and accept it."""
+        with self.lock:
+            self.messages.append(bytes(envelope.content))
+        return "250 OK"
+
+    def start(self) -> SmtpSink:
+        """Listen."""
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self.controller.stop()
+
+    def subjects(self) -> list[str]:
+        """Subject lines of the messages taken so far."""
+        with self.lock:
+            raw = list(self.messages)
+        return [str(message_from_bytes(item, policy=policy.default)["Subject"]) for item in raw]
+
+
+def alert_states(database: Path) -> dict[str, str]:
+    """keyword -> claim state of the consumer-alert's SentAlert rows (empty before the table exists)."""
+    if not database.exists():
+        return {}
+    with contextlib.closing(sqlite3.connect(database, timeout=60)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "sent_alerts" not in tables:
+            return {}
+        return dict(connection.execute("SELECT keyword, state FROM sent_alerts"))

@@ -20,7 +20,7 @@ from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
-import faults  # noqa: E402
+import faults
 
 RECORD = diagnostics.Record.name
 DLQ = f"{RECORD}.dlq"

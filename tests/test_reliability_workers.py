@@ -18,7 +18,7 @@ from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
-import faults  # noqa: E402
+import faults
 
 RECORD = ["diagnostics.record"]
 
@@ -39,9 +39,7 @@ def worker(start_service, ledger):
 
     def start(*argv, settings=None, queues=RECORD, env=None):
         environment = {"DIAGNOSTICS_LEDGER_PATH": str(ledger), **(env or {})}
-        return start_service(
-            [entry_point("consumer-diagnostics"), *argv], queues, env=environment, settings=settings
-        )
+        return start_service([entry_point("consumer-diagnostics"), *argv], queues, env=environment, settings=settings)
 
     return start
 
