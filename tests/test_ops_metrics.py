@@ -61,7 +61,15 @@ def test_prefork_worker_metrics_add_up_across_short_lived_children(start_service
         app.send_task("diagnostics.ecco", kwargs={"text": "x"}, queue=Echo.name).get(timeout=60)
     wait_for_parked(management, vhost, "diagnostics.echo.dlq", 3)
 
-    samples = scrape(port)
+    # A caller hears of a failure (from the child) just before the main process parks the message
+    # and counts it: wait until the 6 parked messages are counted, then every number must be exact.
+    deadline = time.monotonic() + 30
+    while True:
+        samples = scrape(port)
+        parked = sum(v for (name, _), v in samples.items() if name == "celery_tasks_dead_lettered_total")
+        if parked >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert value(samples, "celery_tasks_tasks_received_total", contract=Echo.name) == 8
     assert value(samples, "celery_tasks_tasks_received_total", contract=Crash.name) == 3
     assert value(samples, "celery_tasks_tasks_total", contract=Echo.name, outcome="succeeded") == 6
