@@ -17,6 +17,7 @@ from celery_tasks import create_app
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 ALERT = "alert.send_alert"
+GROWING = "growing-without-consumer"
 
 
 @pytest.fixture
@@ -77,7 +78,8 @@ def test_status_shows_depth_consumers_rates_dead_letters_and_flags(start_service
         def busy(document):
             rows = rows_by_contract(document)
             echo, alert = rows[Echo.name], rows[ALERT]
-            return echo["publish_rate"] > 0 and echo["deliver_rate"] > 0 and alert["flag"] == "growing-without-consumer"
+            parked = rows[Crash.name]["dead_letters"] == 2
+            return parked and echo["publish_rate"] > 0 and echo["deliver_rate"] > 0 and alert["flag"] == GROWING
 
         document = poll(run_producer, ["status", "--json"], busy)
         table = run_producer("status")
