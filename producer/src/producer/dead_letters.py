@@ -473,9 +473,14 @@ def replay(
     journal_dir: Path | None = None,
     lock_timeout: float = 30.0,
     progress: Callable[[str], None] | None = None,
+    contract: type[Contract[Any, Any]] | None = None,
 ) -> ReplayReport:
-    """Move parked messages of a contract back to its queue (one ``task_id``, or all when it is None)."""
-    contract = resolve_contract(name)
+    """Move parked messages of a contract back to its queue (one ``task_id``, or all when it is None).
+
+    Messages are validated against ``contract`` (by default this producer's version of the contract
+    named ``name``): after a breaking change, replay with the new version once its consumers run.
+    """
+    contract = contract or resolve_contract(name)
     journal = ReplayJournal.for_contract(journal_dir or default_journal_dir(), settings.vhost, contract.name)
     report = ReplayReport(contract=contract.name, found=task_id is None)
     say = progress or (lambda _: None)
