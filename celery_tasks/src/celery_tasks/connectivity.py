@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from amqp.exceptions import AccessRefused
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu.exceptions import OperationalError
 
@@ -26,6 +27,12 @@ def scrub(text: str, settings: TaskSettings) -> str:
 def unavailable(settings: TaskSettings, exc: BaseException, doing: str) -> BrokerUnavailable:
     """A BrokerUnavailable naming the broker (password hidden), the cause and the settings to check."""
     cause = scrub(f"{type(exc).__name__}: {exc}", settings)
+    if isinstance(exc, AccessRefused):
+        user = settings.broker_credentials()[0]
+        return BrokerUnavailable(
+            f"{doing}: the broker at {settings.redacted_broker_url()} refused the login of user {user!r} "
+            f"({cause}). Check the user and password in CELERY_TASKS_BROKER_URL and the user's permissions"
+        )
     return BrokerUnavailable(
         f"{doing}: the broker at {settings.redacted_broker_url()} is unreachable ({cause}) after "
         f"{settings.publish_retries} retries. The task was not confirmed, so treat it as not sent. "
@@ -42,4 +49,8 @@ def broker_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
     except BROKER_ERRORS as exc:
         if settings is None:
             raise
+        raise unavailable(settings, exc, doing) from None
+    except AccessRefused as exc:
+        if settings is None or "Login was refused" not in str(exc):
+            raise  # a permission refusal names the exchange or queue, and no secret
         raise unavailable(settings, exc, doing) from None
