@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ import pytest
 from celery_tasks.errors import BrokerUnavailable
 from celery_tasks.tasks import diagnostics
 from celery_tasks.tasks.alert import SendAlert
-from celery_tasks.testing import queue_depth
+from celery_tasks.testing import entry_point, queue_depth, settings_env
 
 from celery_tasks import create_app
 
@@ -113,6 +114,19 @@ def test_4_broker_down_at_start_producer_fails_clearly_and_a_waiting_consumer_co
         assert took < 60, "bounded by connect_timeout and publish_retries"
         assert f"amqp://guest:***@127.0.0.1:{broker.amqp_port}/{vhost}" in message, "names the broker, no password"
         assert "Connection refused" in message and "CELERY_TASKS_BROKER_URL" in message
+
+        began = time.monotonic()
+        cli = subprocess.run(
+            [entry_point("producer"), "submit", diagnostics.Record.name, "--args", '{"key": "s4-cli"}'],
+            env={**os.environ, **settings_env(settings)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        took = time.monotonic() - began
+        print(f"scenario 4: `producer submit` exited {cli.returncode} after {took:.1f} s: {cli.stderr.strip()}")
+        assert cli.returncode == 1 and "is unreachable" in cli.stderr and "guest:guest" not in cli.stderr
 
         waiting = workers(settings, ledger, "--concurrency=1", wait=False)
         faults.wait_until(lambda: waiting.log_text().count("Cannot connect to") >= 2, 60, "connection retries")
@@ -266,13 +280,15 @@ def test_12_soak_ten_thousand_tasks_three_consumer_kills_one_broker_restart(brok
     unexplained = sorted(k for k in alerts_sent if not mailed[k] and states.get(k) not in {"sending", "uncertain"})
     in_kill_window = sorted(k for k in alerts_sent if not mailed[k] and k not in unexplained)
     unexpected_mail = sorted(set(mailed) - set(alerts_sent) - set(alerts_failed))
+    suppressed = sum(log.read_text(errors="replace").count("already claimed") for log in tmp_path.glob("worker-*.log"))
     peaks: dict[str, int] = {}
     for name, rss in memory:
         peaks[name] = max(rss, peaks.get(name, 0))
     print(
         f"scenario 12 (SOAK_SEED={seed}): tasks {verdict}; alerts sent={len(alerts_sent)} mailed once="
         f"{sum(1 for n in mailed.values() if n == 1)} twice={len(twice)} lost={len(unexplained)} "
-        f"left claimed by a kill={len(in_kill_window)}; publishes that raised {len(producer.failed)}; "
+        f"left claimed by a kill={len(in_kill_window)} redelivered and not resent={suppressed}; "
+        f"publishes that raised {len(producer.failed)}; "
         f"{'; '.join(events)}; {elapsed:.0f} s; peak RSS (main + pool) "
         + ", ".join(f"{name} {value / MiB:.0f} MiB" for name, value in sorted(peaks.items()))
     )
