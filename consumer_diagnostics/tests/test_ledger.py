@@ -1,5 +1,6 @@
 """The side-effect ledger behind diagnostics.record: every run logged, each effect stored once."""
 
+import multiprocessing
 import sqlite3
 import threading
 
@@ -60,3 +61,18 @@ def test_record_without_a_ledger_path_fails_clearly(app, monkeypatch):
     result = app.tasks[diagnostics.Record.name].apply(kwargs={"key": "a"})
     with pytest.raises(LedgerNotConfigured, match="DIAGNOSTICS_LEDGER_PATH"):
         result.get()
+
+
+def test_many_processes_opening_a_new_ledger_together_all_succeed(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        stored = pool.starmap(_open_and_store, [(path, f"key-{n}") for n in range(32)])
+    assert all(stored)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM effects").fetchone() == (32,)
+
+
+def _open_and_store(path, key):
+    ledger = Ledger(path)
+    ledger.run(key, None, "start")
+    return ledger.effect(key, None)

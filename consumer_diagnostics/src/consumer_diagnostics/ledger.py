@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+SETUP_SECONDS = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,14 +40,25 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with self._connect() as connection:
-            connection.executescript(SCHEMA)
+        deadline = time.monotonic() + SETUP_SECONDS
+        while True:
+            try:
+                with self._connect() as connection:
+                    # Switching to WAL needs a moment alone with the file, and SQLite answers
+                    # "database is locked" at once rather than waiting when several worker
+                    # processes open a new ledger together: retry until one has done it.
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A short-lived autocommit connection in WAL mode (safe across processes and kills)."""
+        """A short-lived autocommit connection (the file is in WAL mode: safe across processes and kills)."""
         with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             yield connection
 
