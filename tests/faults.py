@@ -33,6 +33,11 @@ RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash", "diagnostics.record"]
 
 
+def rabbitmq_installed() -> bool:
+    """True when this machine can start a RabbitMQ node of our own."""
+    return any(Path(folder, "rabbitmq-server").exists() for folder in (RABBITMQ_BIN, "/usr/sbin", "/usr/local/sbin"))
+
+
 def free_ports(count: int) -> list[int]:
     """Ports nobody listens on right now (bound together so that they differ)."""
     sockets = [socket.socket() for _ in range(count)]

@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import faults
 
 pytestmark = pytest.mark.skipif(
-    not Path(faults.RABBITMQ_BIN / "rabbitmq-server").exists() and not Path("/usr/sbin/rabbitmq-server").exists(),
-    reason="RabbitMQ is not installed on this machine (run `make broker`)",
+    not faults.rabbitmq_installed(), reason="RabbitMQ is not installed on this machine (run `make broker`)"
 )
 
 RECORD = [diagnostics.Record.name]

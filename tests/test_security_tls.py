@@ -20,6 +20,10 @@ import faults
 
 ECHO = diagnostics.Echo.name
 
+pytestmark = pytest.mark.skipif(
+    not faults.rabbitmq_installed(), reason="RabbitMQ is not installed on this machine (run `make broker`)"
+)
+
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
