@@ -12,6 +12,7 @@ from amqp.exceptions import NotFound
 from celery_tasks import topology
 from celery_tasks.config import celery_config
 from celery_tasks.consumer import DeclareTopology
+from celery_tasks.fast_rpc import DeferredAcks, DeferredAcksStep
 from celery_tasks.settings import TaskSettings
 
 if TYPE_CHECKING:
@@ -28,12 +29,17 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
         self._declared: set[str] = set()
         self._declare_lock = threading.Lock()
         self.conf.update(celery_config(settings))
+        if settings.result_backend.startswith("rpc://"):
+            # rpc:// without a queue declaration per sent task (see fast_rpc.py)
+            self.backend_cls = "celery_tasks.fast_rpc:ContractRPCBackend"
         queues = [topology.task_queue(contract.name, settings.delivery_limit) for contract in contracts]
         self.conf.task_queues = queues
         self.conf.task_default_queue = queues[0].name if queues else "celery"
         for contract in contracts:
             self.contracts[contract.name] = contract
         self.steps["consumer"].add(DeclareTopology)
+        self.steps["consumer"].add(DeferredAcksStep)
+        self.deferred_acks: DeferredAcks | None = None
 
     @property
     def max_payload_bytes(self) -> int:

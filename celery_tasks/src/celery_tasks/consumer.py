@@ -38,6 +38,19 @@ class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
 class ContractConsumer(Consumer):  # type: ignore[misc]
     """Celery's consumer, parking unknown, undecodable and disallowed messages with a reason."""
 
+    def connection_for_write(self, url: str | None = None, heartbeat: float | None = None) -> Any:
+        """The worker's task-event connection, publishing without confirms.
+
+        Celery uses this connection only for task events: transient monitoring messages
+        (task-received, -started, -succeeded). Waiting for a confirm of each event message
+        cost a broker round trip on the worker's loop; tasks, results and parked messages
+        use other connections and stay confirmed.
+        """
+        options = {**(self.app.conf.broker_transport_options or {}), "confirm_publish": False}
+        return self.ensure_connected(
+            self.app.connection_for_write(url=url, heartbeat=heartbeat, transport_options=options)
+        )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = getattr(self.app, "settings", None)

@@ -13,13 +13,14 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import celery
 from pydantic import BaseModel, ValidationError
 
 from celery_tasks import headers
+from celery_tasks.bulk import can_send_direct, prepare_one, send_one, submit_many
 from celery_tasks.connectivity import broker_errors
 from celery_tasks.errors import (
     ContractDefinitionError,
@@ -30,6 +31,7 @@ from celery_tasks.errors import (
     UnsupportedVersion,
 )
 from celery_tasks.models import ContractArgs, ContractResult
+from celery_tasks.pools import WorkKind
 from celery_tasks.results import TypedAsyncResult
 
 ArgsT = TypeVar("ArgsT", bound=ContractArgs)
@@ -84,6 +86,8 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
     min_version: ClassVar[int | None] = None
     #: The service that implements the contract, named in the stub's error.
     implemented_by: ClassVar[str] = "its consumer service"
+    #: What the task spends its time on: "cpu", "io" or "instant"; picks the worker pool (see pools.py).
+    work: ClassVar[WorkKind] = "cpu"
     Args: ClassVar[type[ContractArgs]]
     Result: ClassVar[type[ContractResult]]
     fingerprint: ClassVar[str] = ""
@@ -160,6 +164,15 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
     ) -> TypedAsyncResult[ResultT]:
         """Validate the arguments, then publish the task; nothing is sent when they are invalid."""
         arguments = self.parse_arguments(args or (), kwargs)
+        if can_send_direct(self, options, producer=producer, link=link, link_error=link_error, shadow=shadow):
+            prepared = prepare_one(self, arguments, task_id, **options)  # the size check comes before any I/O
+            app = self._get_app()
+            with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
+                declare_once = getattr(app, "declare_topology_once", None)
+                if declare_once is not None:
+                    declare_once(self.name)
+                direct: TypedAsyncResult[ResultT] = send_one(self, prepared)
+            return direct
         payload = arguments.model_dump(mode="json")
         self.check_payload_size(payload)
         options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
@@ -179,6 +192,19 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
                 **options,
             )
         return result
+
+    def delay_many(
+        self, calls: Iterable[Any], *, window: int = 1000, **options: Any
+    ) -> list[TypedAsyncResult[ResultT]]:
+        """Validate every call, then send them all with the broker's confirms awaited in batches.
+
+        Each call is a mapping of keyword arguments, a sequence of positional arguments
+        or an instance of the argument model. Nothing is sent when any call is invalid;
+        when this returns, every task is persistent in its queue. See celery_tasks.bulk.
+        """
+        app = self._get_app()
+        with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
+            return submit_many(self, calls, window=window, **options)
 
     def check_payload_size(self, payload: Mapping[str, Any]) -> None:
         """Refuse a payload whose JSON form exceeds the app's configured limit."""

@@ -7,6 +7,8 @@ same class back, with the same message.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CeleryTasksError(Exception):
     """Root of every error raised by the contract package."""
@@ -58,6 +60,15 @@ class NoConsumer(DeliveryError):
 
 class BrokerUnavailable(DeliveryError):
     """Raised when the broker cannot be reached within the configured time."""
+
+
+class PublishRefused(DeliveryError):
+    """Raised at the producer when the broker refuses (nacks) or does not confirm published tasks."""
+
+    #: Positions, in the caller's list, of the calls the broker refused (delay_many).
+    refused: tuple[int, ...] = ()
+    #: Result handles of the calls the broker accepted (delay_many).
+    accepted: tuple[Any, ...] = ()
 
 
 class MessageRejected(DeliveryError):

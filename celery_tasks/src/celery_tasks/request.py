@@ -29,6 +29,24 @@ class ContractRequest(Request):  # type: ignore[misc]
             self._park(type(exc).__name__, str(exc))
         return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
+    def acknowledge(self) -> None:
+        """Ack the message; in a solo pool, once its result's publisher confirm arrives (fast_rpc.DeferredAcks)."""
+        if self.acknowledged:  # type: ignore[has-type]
+            return
+        deferred = getattr(self.task.app, "deferred_acks", None)
+        if deferred is not None and deferred.defer(self.id, self._ack_now, self._requeue_now):
+            self.acknowledged = True
+            return
+        super().acknowledge()
+
+    # Called on the consumer's thread while it reads the confirm: ack directly (Celery's
+    # own _on_ack goes through the event loop's call_soon, which would wait for its next poll).
+    def _ack_now(self) -> None:
+        self._message.ack_log_error(logger, self._connection_errors)
+
+    def _requeue_now(self) -> None:
+        self._message.reject_log_error(logger, self._connection_errors, requeue=True)
+
     def on_timeout(self, soft: bool, timeout: float) -> Any:
         """Park a task killed by its hard time limit, so it fails once and does not loop."""
         if not soft and self.task.acks_late and not self.acknowledged:

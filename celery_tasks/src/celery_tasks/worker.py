@@ -13,6 +13,7 @@ from celery import signals
 
 from celery_tasks.contract import Contract
 from celery_tasks.factory import create_app
+from celery_tasks.pools import apply_work_profile
 from celery_tasks.settings import TaskSettings, load_settings
 
 
@@ -66,4 +67,6 @@ def run_worker(
     settings = load_settings()
     app = create_app(contracts, settings)
     bounded_warm_shutdown(settings)
-    app.worker_main(worker_argv(service, settings, sys.argv[1:] if argv is None else argv))
+    extra = list(sys.argv[1:] if argv is None else argv)
+    profile = apply_work_profile(contracts, settings, extra)  # pool and prefetch per kind of work (pools.py)
+    app.worker_main(worker_argv(service, settings, [*profile, *extra]))

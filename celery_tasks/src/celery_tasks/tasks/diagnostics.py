@@ -33,6 +33,7 @@ class Echo(Contract[EchoArgs, EchoResult]):
     name = "diagnostics.echo"
     version = 1
     implemented_by = IMPLEMENTED_BY
+    work = "instant"  # a worker serving only this queue runs the instant profile (pools.py)
     Args = EchoArgs
     Result = EchoResult
 
