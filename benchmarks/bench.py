@@ -6,6 +6,8 @@ client process (so that each producer's peak memory is its own), prints a table 
 writes ``benchmarks/results.json``. Every figure is the median of ``--reps`` runs.
 """
 
+# ruff: noqa: PLC0415 - each client process imports only what its system needs, so its peak memory is its own
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +93,16 @@ def client_raw(vhost: str, args: argparse.Namespace, log_dir: Path) -> dict[str,
         client = raw_amqp.RpcClient(vhost, "raw.rpc")
         out.update(rtt_summary([raw_amqp.round_trips(client, args.rtt) for _ in range(args.reps)]))
         e2e = []
+        server_before, own_before = procs.cpu_seconds(server.pid), time.process_time()
+        broker = procs.broker_pid()
+        broker_before = procs.cpu_seconds(broker) if broker else 0.0
         for _ in range(args.reps):
             e2e.append(args.tasks / timed(lambda: raw_e2e(client, args.tasks, args.batch)))
+        done = args.reps * args.tasks
+        out["worker_cpu_us_per_task"] = (procs.cpu_seconds(server.pid) - server_before) / done * 1e6
+        out["producer_cpu_us_per_task"] = (time.process_time() - own_before) / done * 1e6
+        if broker:
+            out["broker_cpu_us_per_task"] = (procs.cpu_seconds(broker) - broker_before) / done * 1e6
         out["e2e_per_s"] = med(e2e)
         client.close()
         bare = raw_amqp.BareRpcClient(vhost, "raw.rpc.bare")
@@ -214,7 +224,7 @@ class Project(System):
             return super().send_many(count)
         return list(bulk([{"text": TEXT, "number": 1}] * count))
 
-    def worker(self, log_dir: Path) -> procs.Worker:
+    def worker(self, log_dir: Path, *, all_queues: bool = False) -> procs.Worker:
         """`consumer-diagnostics --queues=diagnostics.echo`, configured through the environment like in production.
 
         Only the broker URL is set: every other setting is the production default, and the
@@ -225,7 +235,7 @@ class Project(System):
             for field, value in self.settings.model_dump(include=self.settings.model_fields_set).items()
         }
         env.update(json.loads(os.environ.get("BENCH_OURS_ENV", "{}")))
-        argv = [str(BIN / "consumer-diagnostics"), f"--queues={self.queue}"]
+        argv = [str(BIN / "consumer-diagnostics")] + ([] if all_queues else [f"--queues={self.queue}"])
         argv += json.loads(os.environ.get("BENCH_OURS_ARGS", "[]"))
         return procs.Worker(argv, env, log_dir / "diagnostics-worker.log")
 
@@ -285,6 +295,8 @@ def client_system(system: System, args: argparse.Namespace, log_dir: Path) -> di
         e2e, submit_phase = [], []
         cpu_before = procs.tree_cpu_seconds(worker.pid)
         own_before = time.process_time()
+        broker = procs.broker_pid()
+        broker_before = procs.cpu_seconds(broker) if broker else 0.0
         for _ in range(args.reps):
             started = time.perf_counter()
             results = system.send_many(args.tasks)
@@ -295,6 +307,8 @@ def client_system(system: System, args: argparse.Namespace, log_dir: Path) -> di
         done = args.reps * args.tasks
         out["worker_cpu_us_per_task"] = (procs.tree_cpu_seconds(worker.pid) - cpu_before) / done * 1e6
         out["producer_cpu_us_per_task"] = (time.process_time() - own_before) / done * 1e6
+        if broker:  # the shared node also serves other users: an upper bound
+            out["broker_cpu_us_per_task"] = (procs.cpu_seconds(broker) - broker_before) / done * 1e6
         out["e2e_per_s"] = med(e2e)
         out["e2e_submit_phase_per_s"] = args.tasks / med(submit_phase)
         rtts = []
@@ -310,7 +324,37 @@ def client_system(system: System, args: argparse.Namespace, log_dir: Path) -> di
         out["worker_processes"] = len(procs.tree(worker.pid))
     finally:
         worker.stop()
+    if isinstance(system, Project):
+        out["all_queues_worker"] = all_queues_figures(system, args, log_dir)
     return out
+
+
+def all_queues_figures(system: Project, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    """For comparison: one run with `consumer-diagnostics` serving all its queues (the prefork profile)."""
+    worker = system.worker(log_dir, all_queues=True)
+    try:
+        worker.wait_for_consumers(system.vhost, system.queue)
+        for _ in range(20):
+            system.get(system.send())
+        cpu_before = procs.tree_cpu_seconds(worker.pid)
+        started = time.perf_counter()
+        for result in system.send_many(args.tasks):
+            system.get(result)
+        e2e = args.tasks / (time.perf_counter() - started)
+        cpu = (procs.tree_cpu_seconds(worker.pid) - cpu_before) / args.tasks * 1e6
+        samples = []
+        for _ in range(args.rtt):
+            started = time.perf_counter()
+            system.get(system.send())
+            samples.append(time.perf_counter() - started)
+        return {
+            "e2e_per_s": e2e,
+            "worker_cpu_us_per_task": cpu,
+            **rtt_summary([samples]),
+            "worker_peak_rss_mib": procs.tree_peak_rss_mib(worker.pid),
+        }
+    finally:
+        worker.stop()
 
 
 # ---------------------------------------------------------------- orchestration
@@ -426,6 +470,7 @@ ROWS = (
     ("worker peak RSS, MiB (all processes)", "worker_peak_rss_mib", "{:.0f}", "lower"),
     ("worker CPU per task, us", "worker_cpu_us_per_task", "{:.0f}", "lower"),
     ("producer CPU per task, us", "producer_cpu_us_per_task", "{:.0f}", "lower"),
+    ("broker CPU per task, us (upper bound)", "broker_cpu_us_per_task", "{:.0f}", "lower"),
 )
 
 
@@ -510,6 +555,13 @@ def main() -> None:
         for target, met in report["targets"].items():
             print(f"{'met' if met else 'NOT MET':>8}  {target}")
         report["table_markdown"] = table(figures["raw"], figures["celery"], figures["ours"])
+        prefork = figures["ours"].get("all_queues_worker")
+        if prefork:
+            print(
+                f"\nours with consumer-diagnostics on all its queues (prefork profile): {prefork['e2e_per_s']:,.0f} "
+                f"tasks/s end to end ({prefork['e2e_per_s'] / figures['celery']['e2e_per_s']:.2f}x Celery), "
+                f"round trip p50 {prefork['rtt_p50_ms']:.2f} ms, p99 {prefork['rtt_p99_ms']:.2f} ms"
+            )
     report.update(figures)
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.output} in {report['seconds']} s")

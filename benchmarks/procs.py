@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -138,3 +139,18 @@ class Worker:
 def own_peak_rss_mib() -> float:
     """Peak resident memory of this process, in MiB."""
     return peak_rss_mib(os.getpid())
+
+
+def broker_pid() -> int | None:
+    """The shared RabbitMQ node's Erlang VM (beam.smp run by the rabbitmq user), if visible."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "beam.smp":
+                continue
+            if entry.stat().st_uid == pwd.getpwnam("rabbitmq").pw_uid:
+                return int(entry.name)
+        except (OSError, KeyError):
+            continue
+    return None
