@@ -2,12 +2,12 @@ import json
 import subprocess
 
 import pytest
+from celery_tasks.cli import main
+from celery_tasks.registry import ALL_CONTRACTS
 from click.testing import CliRunner
 from pydantic import Field
 
 from celery_tasks import Contract, ContractArgs, ContractResult, schema
-from celery_tasks.cli import main
-from celery_tasks.registry import ALL_CONTRACTS
 
 
 class Item(ContractResult):
