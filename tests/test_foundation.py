@@ -62,3 +62,13 @@ def test_invalid_arguments_never_reach_the_broker(producer_app):
     assert queue_depth(producer_app, Echo.name) == 0
     echo.delay("valid")
     assert queue_depth(producer_app, Echo.name) == 1
+
+
+def test_single_queue_worker_sets_up_delayed_delivery_on_a_fresh_vhost(start_service):
+    # One container per queue: the worker binds every contract's queue for native delayed
+    # delivery, so the topology must be declared before that step runs.
+    worker = start_service([entry_point("consumer-diagnostics"), "-Q", "diagnostics.sleep"], ["diagnostics.sleep"])
+    log = worker.log_text()
+    assert "ready." in log
+    assert "Failed to bind" not in log
+    assert "Native delayed delivery will not be available" not in log

@@ -6,13 +6,13 @@ from consumer_crawler.main import default_worker_options
 
 
 def test_threads_and_sixteen_by_default():
-    assert default_worker_options({}) == ["--pool=threads", "--concurrency=16"]
+    assert default_worker_options({}) == ["--pool=threads", "--concurrency=32"]
     # Every service's environment carries the library default 'prefork': still threads here.
-    assert default_worker_options({"CELERY_TASKS_WORKER_POOL": "prefork"}) == ["--pool=threads", "--concurrency=16"]
+    assert default_worker_options({"CELERY_TASKS_WORKER_POOL": "prefork"}) == ["--pool=threads", "--concurrency=32"]
 
 
 def test_environment_replaces_the_defaults():
-    assert default_worker_options({"CELERY_TASKS_WORKER_POOL": "solo"}) == ["--concurrency=16"]
+    assert default_worker_options({"CELERY_TASKS_WORKER_POOL": "solo"}) == ["--concurrency=32"]
     assert default_worker_options({"CELERY_TASKS_WORKER_CONCURRENCY": "4"}) == ["--pool=threads"]
 
 

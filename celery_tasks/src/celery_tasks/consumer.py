@@ -13,6 +13,8 @@ from typing import Any
 from celery import bootsteps
 from celery.utils.collections import AttributeDict
 from celery.worker.consumer import Consumer
+from celery.worker.consumer.delayed_delivery import DelayedDelivery
+from celery.worker.consumer.tasks import Tasks
 from kombu.message import Message
 
 from celery_tasks import metrics, topology
@@ -35,8 +37,27 @@ class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
             topology.declare(channel, name, app.settings.delivery_limit)
 
 
+class DelayedDeliveryAfterTopology(DelayedDelivery):  # type: ignore[misc]
+    """Celery's native delayed delivery, set up only once every contract's exchange exists.
+
+    It binds every queue the app knows, also those a ``-Q`` worker does not consume, so on a
+    fresh vhost it must come after DeclareTopology.
+    """
+
+    name = DelayedDelivery.name
+    requires = (Tasks, DeclareTopology)
+
+
 class ContractConsumer(Consumer):  # type: ignore[misc]
     """Celery's consumer, parking unknown, undecodable and disallowed messages with a reason."""
+
+    class Blueprint(Consumer.Blueprint):  # type: ignore[misc]
+        """Celery's consumer steps, with delayed delivery after the topology is declared."""
+
+        default_steps = [
+            "celery_tasks.consumer:DelayedDeliveryAfterTopology" if step.endswith(":DelayedDelivery") else step
+            for step in Consumer.Blueprint.default_steps
+        ]
 
     def connection_for_write(self, url: str | None = None, heartbeat: float | None = None) -> Any:
         """The worker's task-event connection, publishing without confirms.

@@ -1,7 +1,7 @@
 """Console entry point: `consumer-crawler [celery worker options]`.
 
 Crawling waits on the network, so the worker defaults to ``--pool=threads
---concurrency=16`` (all threads share one HTTP pool, politeness gate and robots cache).
+--concurrency=32`` (all threads share one HTTP pool, politeness gate and robots cache).
 Options given on the command line win (they come last). ``CELERY_TASKS_WORKER_CONCURRENCY``
 replaces the concurrency default, and ``CELERY_TASKS_WORKER_POOL`` the pool default
 when it names another pool than ``prefork`` (the library-wide default, which every
@@ -20,7 +20,7 @@ from consumer_crawler.runtime import close_runtime, init_storage
 from consumer_crawler.tasks import CONTRACTS
 
 DEFAULT_POOL = "threads"
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 
 
 def default_worker_options(environ: dict[str, str] | None = None) -> list[str]:
