@@ -54,10 +54,10 @@ class ContractConsumer(Consumer):  # type: ignore[misc]
     class Blueprint(Consumer.Blueprint):  # type: ignore[misc]
         """Celery's consumer steps, with delayed delivery after the topology is declared."""
 
-        default_steps = [
+        default_steps = tuple(
             "celery_tasks.consumer:DelayedDeliveryAfterTopology" if step.endswith(":DelayedDelivery") else step
             for step in Consumer.Blueprint.default_steps
-        ]
+        )
 
     def connection_for_write(self, url: str | None = None, heartbeat: float | None = None) -> Any:
         """The worker's task-event connection, publishing without confirms.
