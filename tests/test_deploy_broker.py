@@ -11,12 +11,9 @@ import contextlib
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import amqp
@@ -38,31 +35,13 @@ DEPLOY = ROOT / "deploy"
 RENDER = DEPLOY / "rabbitmq" / "render-definitions.sh"
 TEMPLATE = DEPLOY / "rabbitmq" / "definitions.template.json"
 HEALTHCHECK = DEPLOY / "docker" / "healthcheck.py"
-RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 VHOST = "celery-tasks"
 DIAGNOSTIC_QUEUES = [c.name for c in ALL_CONTRACTS if c.name.startswith("diagnostics.")]
 
 sys.path.insert(0, str(DEPLOY))
+sys.path.insert(0, str(Path(__file__).parent))
+import faults  # noqa: E402
 import generate_broker_config  # noqa: E402
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def rabbitmq_tool(name):
-    """The real RabbitMQ script (Debian's /usr/sbin wrapper would switch to the rabbitmq user)."""
-    for folder in (RABBITMQ_BIN, Path("/usr/sbin"), Path("/usr/local/sbin"), Path("/usr/bin")):
-        if (folder / name).exists():
-            return str(folder / name)
-    raise FileNotFoundError(f"{name} is not installed (run `make broker`)")
 
 
 def compose_value(text, variables):
@@ -80,19 +59,12 @@ def compose_value(text, variables):
     return re.sub(r"\$\{([A-Z0-9_]+)(?:(:\?|:-)([^}]*))?\}", replace, text)
 
 
-class DeployBroker:
-    """A RabbitMQ node of our own, configured like the compose `rabbitmq` service."""
+class DeployBroker(faults.PrivateBroker):
+    """A private RabbitMQ node configured like the compose `rabbitmq` service (definitions, no guest)."""
 
     def __init__(self, base, passwords):
-        self.base = base
-        self.node = f"ct-deploy-{uuid.uuid4().hex[:8]}@localhost"
-        self.amqp_port, self.management_port, self.dist_port = free_ports(3)
+        super().__init__(base)
         self.passwords = passwords
-        self.process = None
-        for folder in ("home", "mnesia", "log"):
-            (base / folder).mkdir(parents=True, exist_ok=True)
-        (base / "rabbitmq-env.conf").write_text("")
-        (base / "enabled_plugins").write_text("[rabbitmq_management].\n")
 
     def render(self):
         """Run render-definitions.sh as the container does; returns the rendered file."""
@@ -117,70 +89,20 @@ class DeployBroker:
         lines.append("log.console = false")
         (self.base / "rabbitmq.conf").write_text("\n".join(lines) + "\n")
 
-    @property
-    def env(self):
-        return {
-            **os.environ,
-            "HOME": str(self.base / "home"),
-            "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
-            "RABBITMQ_NODENAME": self.node,
-            "RABBITMQ_NODE_PORT": str(self.amqp_port),
-            "RABBITMQ_DIST_PORT": str(self.dist_port),
-            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(self.base / "log"),
-            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-        }
-
-    @property
-    def management_url(self):
-        return f"http://127.0.0.1:{self.management_port}"
-
     def api(self, path, user="admin", password=None):
         return requests.get(
             f"{self.management_url}/api/{path}", auth=(user, password or self.passwords[user]), timeout=10
         )
 
+    def _management_up(self):
+        # There is no guest here: ask as the admin user of the definitions.
+        with contextlib.suppress(requests.RequestException):
+            return self.api("overview").status_code == 200
+        return False
+
     def start(self, timeout=120):
         self.write_config(self.render())
-        with (self.base / "server.out").open("ab") as log:
-            self.process = subprocess.Popen(
-                [rabbitmq_tool("rabbitmq-server")],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"RabbitMQ exited: {(self.base / 'server.out').read_text()[-3000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if self.api("overview").status_code == 200:
-                    return
-            time.sleep(0.5)
-        raise TimeoutError(f"RabbitMQ did not start: {(self.base / 'server.out').read_text()[-3000:]}")
-
-    def ctl(self, *args):
-        return subprocess.run(
-            [rabbitmq_tool("rabbitmqctl"), "-n", self.node, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.ctl("stop")
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=60)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
+        return super().start(timeout)
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +228,7 @@ def test_services_run_with_their_least_privilege_users(broker, passwords, compos
 
 
 def test_producer_api_and_schedule_run_with_the_producer_user(broker, passwords, compose, tmp_path):
-    (port,) = free_ports(1)
+    (port,) = faults.free_ports(1)
     api_env = service_env(compose, "producer-api", broker, passwords)
     command = compose["services"]["producer-api"]["command"]
     assert command[:2] == ["producer", "serve"]
@@ -379,7 +301,7 @@ def test_flower_asks_for_its_login_and_sees_the_worker(broker, passwords, compos
         [entry_point("consumer-diagnostics"), "--concurrency=1"], worker_env, tmp_path / "diagnostics.log"
     )
     flower_env = service_env(compose, "flower", broker, passwords)
-    (port,) = free_ports(1)
+    (port,) = faults.free_ports(1)
     command = compose["services"]["flower"]["command"]
     argv = [entry_point(command[0]), *[arg for arg in command[1:] if not arg.startswith(("--port", "--address"))]]
     flower = start_process([*argv, f"--port={port}", "--address=127.0.0.1"], flower_env, tmp_path / "flower.log")
