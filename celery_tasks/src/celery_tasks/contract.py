@@ -164,23 +164,21 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
     ) -> TypedAsyncResult[ResultT]:
         """Validate the arguments, then publish the task; nothing is sent when they are invalid."""
         arguments = self.parse_arguments(args or (), kwargs)
-        if can_send_direct(self, options, producer=producer, link=link, link_error=link_error, shadow=shadow):
-            prepared = prepare_one(self, arguments, task_id, **options)  # the size check comes before any I/O
-            app = self._get_app()
-            with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
-                declare_once = getattr(app, "declare_topology_once", None)
-                if declare_once is not None:
-                    declare_once(self.name)
-                direct: TypedAsyncResult[ResultT] = send_one(self, prepared)
-            return direct
-        payload = arguments.model_dump(mode="json")
-        self.check_payload_size(payload)
-        options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
         app = self._get_app()
-        declare = getattr(app, "declare_topology_once", None)
+        direct = can_send_direct(self, options, producer=producer, link=link, link_error=link_error, shadow=shadow)
+        if direct:
+            prepared = prepare_one(self, arguments, task_id, **options)  # the size check comes before any I/O
+        else:
+            payload = arguments.model_dump(mode="json")
+            self.check_payload_size(payload)
+            options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
         with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
-            if declare is not None:
-                declare(self.name)
+            declare_once = getattr(app, "declare_topology_once", None)
+            if declare_once is not None:
+                declare_once(self.name)
+            if direct:
+                sent: TypedAsyncResult[ResultT] = send_one(self, prepared)
+                return sent
             result: TypedAsyncResult[ResultT] = super().apply_async(
                 args=(),
                 kwargs=payload,
