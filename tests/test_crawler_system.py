@@ -57,8 +57,8 @@ def stored(database_url: str) -> list[Document]:
 
 
 def test_fetch_page_twice_stores_one_row(crawler_worker, producer_app, site, database_url):
-    """Also: the worker runs sixteen threads by default, follows redirects and reports error statuses."""
-    assert "16 (thread)" in crawler_worker.log_text()
+    """Also: the worker runs thirty-two threads by default, follows redirects and reports error statuses."""
+    assert "32 (thread)" in crawler_worker.log_text()
     fetch_page = producer_app.tasks[FetchPage.name]
     article = site.articles[0]
     first = fetch_page.delay(url=site.url(article.path), source="system").get(timeout=60)
