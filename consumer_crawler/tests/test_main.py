@@ -5,7 +5,7 @@ from celery_tasks.worker import worker_argv
 from consumer_crawler.main import default_worker_options
 
 
-def test_threads_and_sixteen_by_default():
+def test_threads_and_thirty_two_by_default():
     assert default_worker_options({}) == ["--pool=threads", "--concurrency=32"]
     # Every service's environment carries the library default 'prefork': still threads here.
     assert default_worker_options({"CELERY_TASKS_WORKER_POOL": "prefork"}) == ["--pool=threads", "--concurrency=32"]
