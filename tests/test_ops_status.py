@@ -62,8 +62,8 @@ def test_status_shows_depth_consumers_rates_dead_letters_and_flags(start_service
 
     stop = threading.Event()
 
-    def publish():  # echo tasks for the worker, and alerts nobody consumes; bounded in count
-        for n in range(600):
+    def publish():  # echo tasks for the worker, and alerts nobody consumes; bounded: at most ~2 minutes
+        for n in range(2400):
             if stop.is_set():
                 return
             app.tasks[Echo.name].delay(f"m{n}")
@@ -81,7 +81,7 @@ def test_status_shows_depth_consumers_rates_dead_letters_and_flags(start_service
             parked = rows[Crash.name]["dead_letters"] == 2
             return parked and echo["publish_rate"] > 0 and echo["deliver_rate"] > 0 and alert["flag"] == GROWING
 
-        document = poll(run_producer, ["status", "--json"], busy)
+        document = poll(run_producer, ["status", "--json"], busy, timeout=100.0)
         table = run_producer("status")
     finally:
         stop.set()
