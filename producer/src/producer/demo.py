@@ -52,12 +52,14 @@ class Interrupted(DemoError):
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception (Ctrl-C already is one) while the demo runs."""
+    """Turn SIGTERM and SIGHUP into an exception, and make sure Ctrl-C is one, while the demo runs."""
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         raise Interrupted(f"stopped by {signal.Signals(signum).name}")
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl-C raises KeyboardInterrupt, also when the demo was started with SIGINT ignored (`cmd &` in a script).
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
