@@ -56,7 +56,7 @@ def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, manag
     for expected in ("crawl: 3 ok, 0 failed", "crossed: kubernetes, rabbitmq", "alerts: 2 ok, 0 failed"):
         assert expected in out
     assert "Keywords counted and thresholds" in out
-    assert f"http://127.0.0.1:15672/#/queues/{vhost}" in out
+    assert f"{management.url}/#/queues/{vhost}" in out
     # Everything the demo started is gone: processes, and the consumers on the queues.
     pids = started_pids(out)
     assert len(pids) == 3

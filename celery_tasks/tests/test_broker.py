@@ -1,10 +1,9 @@
 """The contract package against a real RabbitMQ, with an in-process worker."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery_tasks.errors import InvalidArguments, NoConsumer
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import wait_for_parked
+from celery_tasks.testing import in_process_worker, wait_for_parked
 
 from celery_tasks import create_app
 
@@ -16,7 +15,7 @@ class Echo(diagnostics.Echo):
 
 def test_typed_round_trip_and_parking_through_a_real_broker(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker(app):
         result = app.tasks["diagnostics.echo"].delay("hi", number=1).get(timeout=20)
         assert result == diagnostics.EchoResult(text="HI", number=2, worker="in-process")
 

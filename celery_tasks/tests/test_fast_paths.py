@@ -5,14 +5,13 @@ import time
 
 import pytest
 from amqp.serialization import decode_properties_basic
-from celery.contrib.testing.worker import start_worker
 from celery_tasks.bulk import ConfirmTracker
 from celery_tasks.errors import InvalidArguments, PayloadTooLarge, PublishRefused
 from celery_tasks.fast_rpc import ContractRPCBackend
 from celery_tasks.messages import TaskMessageFactory
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import queue_depth
+from celery_tasks.testing import in_process_worker, queue_depth
 
 from celery_tasks import create_app, pools
 
@@ -191,7 +190,7 @@ def test_delay_sends_the_same_headers_as_celerys_send_path(task_settings, manage
 def test_reply_queue_outlives_its_consumer_and_expires_when_unused(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     assert isinstance(app.backend, ContractRPCBackend)
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker(app):
         assert app.tasks[ECHO].delay(text="a").get(timeout=20).text == "a"
     reply = management.queue(vhost, app.backend.oid)
     assert reply["auto_delete"] is False
@@ -201,7 +200,7 @@ def test_reply_queue_outlives_its_consumer_and_expires_when_unused(task_settings
 def test_solo_worker_acks_each_task_after_its_result_is_confirmed(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     echo = app.tasks[ECHO]
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker(app):
         assert app.deferred_acks is not None, "a solo worker defers its acks to the result confirms"
         results = echo.delay_many([{"text": f"t{n}", "number": n} for n in range(300)])
         values = [result.get(timeout=30) for result in results]

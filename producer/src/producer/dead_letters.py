@@ -429,6 +429,20 @@ class DeadLetterMover:
         _, count, _ = self.channel.queue_declare(queue=queue, passive=True)
         return int(count)
 
+    def settled_depth(self, queue: str, at_least: int) -> int:
+        """Ready messages in a queue once at least ``at_least`` of them are back (bounded by the confirm timeout).
+
+        Requeued messages and messages the broker dead-letters from staging reach a quorum queue
+        asynchronously (at-least-once dead-lettering confirms each move inside the broker), so a
+        count read at once may miss a message that is still on its way, though nothing is lost.
+        """
+        deadline = time.monotonic() + self.settings.confirm_timeout
+        count = self.depth(queue)
+        while count < at_least and time.monotonic() < deadline:
+            time.sleep(0.05)
+            count = self.depth(queue)
+        return count
+
     def get(self, queue: str) -> Any:
         """The next message of a queue, held unacknowledged, or None."""
         return self.channel.basic_get(queue=queue, no_ack=False)
@@ -487,6 +501,8 @@ def replay(
     with DeadLetterMover(settings, contract, journal, lock_timeout=lock_timeout) as mover:
         produced = _recover(mover, journal, report, say)
         held: list[int] = []
+        held_keys: set[str] = set()
+        parked_again: set[str] = set()
         budget = mover.depth(mover.dlq)
         try:
             while budget > 0:
@@ -503,6 +519,7 @@ def replay(
                     task_id is not None and this_id != task_id and journal.phase(key) not in DONE_PHASES
                 ):
                     held.append(message.delivery_tag)
+                    held_keys.add(key)
                     continue
                 if journal.phase(key) in DONE_PHASES:
                     _remove_leftover(mover, journal, message, key)
@@ -515,6 +532,8 @@ def replay(
                 else:
                     destination, new_headers = TO_DLQ, refused_headers(found, key, *refusal)
                 produced.add(message_key(this_id, new_headers))
+                if refusal is not None:
+                    parked_again.add(message_key(this_id, new_headers))
                 _move(mover, journal, message, key, new_headers, destination)
                 if refusal is None:
                     report.moved.append(this_id)
@@ -528,7 +547,8 @@ def replay(
         finally:
             for tag in held:
                 mover.channel.basic_reject(tag, requeue=True)
-        report.remaining = mover.depth(mover.dlq)
+        # Everything held is requeued and every refused copy is on its way back: count once they are in.
+        report.remaining = mover.settled_depth(mover.dlq, at_least=len(held) + len(parked_again - held_keys))
         journal.compact()
     return report
 
