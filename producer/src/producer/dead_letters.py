@@ -32,7 +32,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,6 +429,11 @@ class DeadLetterMover:
         _, count, _ = self.channel.queue_declare(queue=queue, passive=True)
         return int(count)
 
+    def requeue(self, tags: Iterable[int]) -> None:
+        """Give held messages back to their queue."""
+        for tag in tags:
+            self.channel.basic_reject(tag, requeue=True)
+
     def settled_depth(self, queue: str, at_least: int) -> int:
         """Ready messages in a queue once at least ``at_least`` of them are back (bounded by the confirm timeout).
 
@@ -486,7 +491,7 @@ def replay(
     task_id: str | None = None,
     journal_dir: Path | None = None,
     lock_timeout: float = 30.0,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
     contract: type[Contract[Any, Any]] | None = None,
 ) -> ReplayReport:
     """Move parked messages of a contract back to its queue (one ``task_id``, or all when it is None).
@@ -497,11 +502,9 @@ def replay(
     contract = contract or resolve_contract(name)
     journal = ReplayJournal.for_contract(journal_dir or default_journal_dir(), settings.vhost, contract.name)
     report = ReplayReport(contract=contract.name, found=task_id is None)
-    say = progress or (lambda _: None)
     with DeadLetterMover(settings, contract, journal, lock_timeout=lock_timeout) as mover:
-        produced = _recover(mover, journal, report, say)
-        held: list[int] = []
-        held_keys: set[str] = set()
+        produced = _recover(mover, journal, report, progress)
+        held: list[tuple[int, str]] = []
         parked_again: set[str] = set()
         budget = mover.depth(mover.dlq)
         try:
@@ -518,13 +521,12 @@ def replay(
                 if key in produced or (
                     task_id is not None and this_id != task_id and journal.phase(key) not in DONE_PHASES
                 ):
-                    held.append(message.delivery_tag)
-                    held_keys.add(key)
+                    held.append((message.delivery_tag, key))
                     continue
                 if journal.phase(key) in DONE_PHASES:
                     _remove_leftover(mover, journal, message, key)
                     report.leftovers.append(this_id)
-                    say(f"removed {this_id}: a copy of a message replay had already moved")
+                    progress(f"removed {this_id}: a copy of a message replay had already moved")
                     continue
                 refusal = check_message(contract, found, body, str(message.properties.get("content_type", "")))
                 if refusal is None:
@@ -532,23 +534,21 @@ def replay(
                 else:
                     destination, new_headers = TO_DLQ, refused_headers(found, key, *refusal)
                 produced.add(message_key(this_id, new_headers))
-                if refusal is not None:
-                    parked_again.add(message_key(this_id, new_headers))
                 _move(mover, journal, message, key, new_headers, destination)
                 if refusal is None:
                     report.moved.append(this_id)
-                    say(f"replayed {this_id}")
+                    progress(f"replayed {this_id}")
                 else:
                     report.refused.append((this_id, refusal[1]))
-                    say(f"refused {this_id}: {refusal[0]}: {refusal[1].splitlines()[0]}")
+                    parked_again.add(message_key(this_id, new_headers))
+                    progress(f"refused {this_id}: {refusal[0]}: {refusal[1].splitlines()[0]}")
                 if task_id is not None:
                     report.found = True
                     break
         finally:
-            for tag in held:
-                mover.channel.basic_reject(tag, requeue=True)
+            mover.requeue(tag for tag, _ in held)
         # Everything held is requeued and every refused copy is on its way back: count once they are in.
-        report.remaining = mover.settled_depth(mover.dlq, at_least=len(held) + len(parked_again - held_keys))
+        report.remaining = mover.settled_depth(mover.dlq, len(held) + len(parked_again - {key for _, key in held}))
         journal.compact()
     return report
 
