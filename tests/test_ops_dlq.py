@@ -85,6 +85,7 @@ def runs_by_id(marker: Path):
     return Counter(line.split()[1] for line in lines if line.startswith("end ")), len(lines)
 
 
+@pytest.mark.broker_compat
 def test_replay_survives_a_crash_at_every_phase(worker, app, management, vhost, tmp_path, run_producer):
     marker, valid = park_sleeps(app, management, vhost, tmp_path, 10)
     invalid = park_invalid_sleeps(app, management, vhost, 4, already=10)
@@ -126,6 +127,7 @@ def test_replay_survives_a_crash_at_every_phase(worker, app, management, vhost, 
         assert headers["x-replay-count"] >= 1
 
 
+@pytest.mark.broker_compat
 def test_replay_counts_every_refused_copy_once_the_broker_has_moved_it(worker, app, management, vhost, run_producer):
     # Regression (a fresh-clone run once read 3 of 4): refused copies travel back to the .dlq through
     # the staging queue's at-least-once dead-lettering, inside the broker and after the replay's own
@@ -144,6 +146,7 @@ def test_replay_counts_every_refused_copy_once_the_broker_has_moved_it(worker, a
     assert all(h["x-replay-count"] == 3 for h in parked)
 
 
+@pytest.mark.broker_compat
 def test_replay_one_id_then_all_and_list_shows_reasons(worker, app, management, vhost, tmp_path, run_producer):
     marker, valid = park_sleeps(app, management, vhost, tmp_path, 3)
     invalid = park_invalid_sleeps(app, management, vhost, 1, already=3)

@@ -13,6 +13,7 @@ class Echo(diagnostics.Echo):
         return diagnostics.EchoResult(text=args.text.upper(), number=args.number + 1, worker="in-process")
 
 
+@pytest.mark.broker_compat
 def test_typed_round_trip_and_parking_through_a_real_broker(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     with in_process_worker(app):
@@ -30,6 +31,12 @@ def test_typed_round_trip_and_parking_through_a_real_broker(task_settings, manag
     queue = management.queue(vhost, "diagnostics.echo")
     assert queue["arguments"]["x-queue-type"] == "quorum"
     assert queue["durable"] is True
+
+    # A parked message survives any number of peeks (each one is a delivery): RabbitMQ 4 would
+    # drop it after 20 under its default quorum delivery limit, so the .dlq declares its own.
+    for _ in range(25):
+        assert len(wait_for_parked(management, vhost, "diagnostics.echo.dlq", 1)) == 1
+    assert len(management.peek(vhost, "diagnostics.echo.dlq", 10)) == 1
 
 
 def test_get_fails_fast_when_the_queue_has_no_consumer(task_settings):

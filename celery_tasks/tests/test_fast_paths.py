@@ -140,6 +140,7 @@ def test_settings_and_command_line_options_beat_the_profile():
 # ------------------------------------------------------------------ against RabbitMQ
 
 
+@pytest.mark.broker_compat
 def test_delay_many_publishes_every_call_persistent_and_confirmed(task_settings, management, vhost):
     app = create_app([diagnostics.Echo], task_settings)
     calls = [{"text": f"n{n}", "number": n} for n in range(1200)]
@@ -172,6 +173,7 @@ def test_delay_many_reports_the_calls_the_broker_refuses(task_settings, manageme
     assert queue_depth(app, ECHO) == len(accepted)
 
 
+@pytest.mark.broker_compat
 def test_delay_sends_the_same_headers_as_celerys_send_path(task_settings, management, vhost):
     app = create_app([diagnostics.Echo], task_settings)
     direct = app.tasks[ECHO].delay(text="direct")
@@ -187,6 +189,7 @@ def test_delay_sends_the_same_headers_as_celerys_send_path(task_settings, manage
     assert messages["direct"]["reply_to"] == messages["celery"]["reply_to"]
 
 
+@pytest.mark.broker_compat
 def test_reply_queue_outlives_its_consumer_and_expires_when_unused(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     assert isinstance(app.backend, ContractRPCBackend)
@@ -197,6 +200,7 @@ def test_reply_queue_outlives_its_consumer_and_expires_when_unused(task_settings
     assert reply["arguments"]["x-expires"] >= 300_000
 
 
+@pytest.mark.broker_compat
 def test_solo_worker_acks_each_task_after_its_result_is_confirmed(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     echo = app.tasks[ECHO]
