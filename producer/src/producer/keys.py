@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -29,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from producer.errors import KeysFileError
 
+LOGGER = logging.getLogger("producer.keys")
 KEY_PREFIX = "ctk"
 KEY_PATTERN = re.compile(r"^ctk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 HASHER = PasswordHasher()
@@ -129,7 +131,27 @@ def create_key(
     while keys.find(key_id) is not None:  # pragma: no cover - 48 random bits
         key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    record = KeyRecord(
+    try:
+        record = _new_record(key_id, key, name, submit, read, cancel, admin, rate, max_in_flight)
+    except ValidationError as exc:
+        raise KeysFileError(
+            "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        ) from None
+    return KeysFile(keys=[*keys.keys, record]), key
+
+
+def _new_record(
+    key_id: str,
+    key: str,
+    name: str,
+    submit: list[str],
+    read: list[str] | None,
+    cancel: list[str] | None,
+    admin: bool,
+    rate: str | None,
+    max_in_flight: int | None,
+) -> KeyRecord:
+    return KeyRecord(
         id=key_id,
         name=name,
         hash=HASHER.hash(key),
@@ -141,7 +163,6 @@ def create_key(
         max_in_flight=max_in_flight,
         created_at=dt.datetime.now(dt.UTC),
     )
-    return KeysFile(keys=[*keys.keys, record]), key
 
 
 def revoke_key(keys: KeysFile, key_id: str) -> KeysFile:
@@ -206,6 +227,7 @@ class KeyStore:
                     self.reload_error = None
                 except KeysFileError as exc:
                     self.reload_error = str(exc)
+                    LOGGER.error("keeping the previous API keys: %s", exc)
                 self.signature = signature
         return self.keys
 
