@@ -12,7 +12,7 @@ from celery_tasks.testing import entry_point, peek_headers
 from producer.demo_site import SiteServer, generate
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api_server import ApiServers  # noqa: E402
+from api_server import ApiServers
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 
