@@ -5,6 +5,7 @@ create` writes it; refusals are checked exactly as a client sees them (status, h
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -239,3 +240,37 @@ def test_no_log_nor_answer_carries_key_material(servers, tmp_path):
         for text in texts:
             assert key not in text and secret not in text
     assert {a.status_code for a in answers} >= {200, 401, 403, 413, 422, 429}
+
+
+def run_producer(*args, env=None):
+    return subprocess.run(
+        [entry_point("producer"), *args], capture_output=True, text=True, check=False, env=env, timeout=120
+    )
+
+
+def test_keys_cli_creates_lists_and_revokes(tmp_path):
+    path = tmp_path / "keys.json"
+    created = run_producer("keys", "create", "etl-bot", "--submit", "etl.*", "--rate", "60/minute", "--file", str(path))
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    key_id = key.split("_")[1]
+    assert f"created key {key_id} (etl-bot)" in created.stderr and key not in created.stderr
+    listed = run_producer("keys", "list", "--file", str(path))
+    assert key_id in listed.stdout and "etl.*" in listed.stdout and "60/minute" in listed.stdout
+    assert key.split("_", 2)[2] not in listed.stdout and "argon2" not in listed.stdout
+    assert run_producer("keys", "revoke", key_id, "--file", str(path)).returncode == 0
+    assert json.loads(path.read_text())["keys"][0]["revoked_at"] is not None
+    unknown = run_producer("keys", "revoke", "0123456789ab", "--file", str(path))
+    assert unknown.returncode == 1 and "no key with id '0123456789ab'" in unknown.stderr
+    bad = run_producer("keys", "create", "x", "--rate", "fast", "--file", str(path))
+    assert bad.returncode == 1 and "rate must read like" in bad.stderr
+
+
+def test_serve_refuses_to_start_without_keys(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCER_API_KEYS")}
+    missing = run_producer("serve", "--port", "0", env=env)
+    assert missing.returncode == 2
+    assert "PRODUCER_API_KEYS_FILE" in missing.stderr and "PRODUCER_API_KEYS" in missing.stderr
+    env["PRODUCER_API_KEYS_FILE"] = str(tmp_path / "absent.json")
+    absent = run_producer("serve", "--port", "0", env=env)
+    assert absent.returncode == 2 and "does not exist" in absent.stderr and "producer keys create" in absent.stderr
