@@ -6,7 +6,7 @@ import time
 
 import pytest
 from producer.errors import KeysFileError
-from producer.keys import KeyStore, KeysFile, create_key, read_keys_file, revoke_key, write_keys_file
+from producer.keys import KeysFile, KeyStore, create_key, read_keys_file, revoke_key, write_keys_file
 from producer.quotas import InFlight, RateLimits
 from producer.scopes import Caller, grants
 
