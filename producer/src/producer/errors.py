@@ -17,3 +17,11 @@ class DemoError(ProducerError):
 
 class KeysFileError(ProducerError):
     """Raised when the API keys file is missing, unreadable or invalid, or names no such key."""
+
+
+class DeadLetterError(ProducerError):
+    """Raised when a dead-letter command cannot do its work; the message says why."""
+
+
+class ReplayLocked(DeadLetterError):
+    """Raised when another replay or purge of the same contract holds the broker-side lock."""
