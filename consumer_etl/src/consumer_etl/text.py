@@ -54,11 +54,7 @@ KANA_MARKS = {0x3099, 0x309A}
 # str.translate table deleting every other combining mark; ASCII maps to itself so that lookups hit.
 STRIP_MARKS: dict[int, int | None] = {
     **{code: code for code in range(128)},
-    **{
-        code: None
-        for code in range(sys.maxunicode + 1)
-        if unicodedata.combining(chr(code)) and code not in KANA_MARKS
-    },
+    **{code: None for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code)) and code not in KANA_MARKS},
 }
 
 Phrase = tuple[str, ...]
