@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker postgres test unit system lint demo bench clean
+.PHONY: help bootstrap broker postgres mariadb fonts test unit system lint demo bench clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -20,11 +20,17 @@ broker:
 postgres:
 	@scripts/ensure_postgres.sh
 
-unit: bootstrap broker postgres
+mariadb:
+	@scripts/ensure_mariadb.sh
+
+fonts:
+	@scripts/ensure_fonts.sh
+
+unit: bootstrap broker postgres mariadb fonts
 	@for p in $(PACKAGES); do \
 	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || exit $$?; done
 
-system: bootstrap broker postgres
+system: bootstrap broker postgres mariadb fonts
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
 test: unit system
@@ -36,7 +42,7 @@ lint: bootstrap
 	$(VENV)/lint-imports
 	$(VENV)/celery-tasks schema check --require-current
 
-demo: bootstrap broker
+demo: bootstrap broker fonts
 	$(VENV)/producer demo
 
 bench: bootstrap broker
