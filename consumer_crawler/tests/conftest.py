@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from celery_tasks.storage import scratch_database
 from consumer_crawler.crawlers import CrawlContext
 from consumer_crawler.http import HttpClient
 from consumer_crawler.session import ApiSession
 from consumer_crawler.settings import CrawlerSettings
 from consumer_crawler.site import CrawlerTestSite
-from celery_tasks.storage import scratch_database
 from consumer_crawler.store import DocumentStore, crawler_engine
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
