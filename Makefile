@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker broker4 postgres test unit system lint demo bench clean
+.PHONY: help bootstrap broker broker4 postgres mariadb fonts services test unit system lint demo bench clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -23,14 +23,23 @@ broker4:
 postgres:
 	@scripts/ensure_postgres.sh
 
-unit: bootstrap broker postgres
+mariadb:
+	@scripts/ensure_mariadb.sh
+
+fonts:
+	@scripts/ensure_fonts.sh
+
+# Everything the tests need, installed and started when missing.
+services: bootstrap broker broker4 postgres mariadb fonts
+
+unit: services
 	@status=0; for p in $(PACKAGES); do \
 	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || status=1; done; exit $$status
 
-system: bootstrap broker postgres
+system: services
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
-test: bootstrap broker broker4 postgres
+test: services
 	@scripts/run_tests.sh
 
 lint: bootstrap
@@ -40,7 +49,7 @@ lint: bootstrap
 	$(VENV)/lint-imports
 	$(VENV)/celery-tasks schema check --require-current
 
-demo: bootstrap broker
+demo: bootstrap broker fonts
 	$(VENV)/producer demo
 
 bench: bootstrap broker

@@ -180,10 +180,13 @@ def demo(
     vhost: Annotated[
         str, typer.Option(help="RabbitMQ virtual host of the demo (recreated empty).")
     ] = "celery-tasks-demo",
+    language: Annotated[
+        str, typer.Option(help="Language of the generated news site: en, or zh (Chinese keywords and chart).")
+    ] = "en",
 ) -> None:
     """Run everything on this machine: consumers, a demo site, a mail catcher, the pipeline and its summary."""
     try:
-        run_demo(output, vhost, make_console())
+        run_demo(output, vhost, make_console(), language=language)
     except KeyboardInterrupt:
         fail("interrupted: everything the demo started has been stopped", EXIT_INTERRUPTED)
     except ProducerError as exc:
