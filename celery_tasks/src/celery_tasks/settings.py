@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -13,6 +13,9 @@ from celery_tasks.errors import ConfigurationError
 REFUSED_SERIALIZERS = frozenset({"pickle", "yaml", "msgpack"})
 
 WorkerPool = Literal["prefork", "threads", "solo"]
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class TaskSettings(BaseSettings):
@@ -114,13 +117,28 @@ class TaskSettings(BaseSettings):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def load_settings(**overrides: Any) -> TaskSettings:
-    """Read the settings, turning any invalid value into a ConfigurationError naming it."""
+def read_settings(
+    model: type[SettingsT],
+    prefix: str,
+    error: type[ConfigurationError] = ConfigurationError,
+    what: str = "configuration",
+    **overrides: Any,
+) -> SettingsT:
+    """Read a service's settings from its ``PREFIX_*`` variables; an invalid value raises ``error`` naming them all.
+
+    Every service reads its settings through here, and each service's configuration error is a
+    subclass of ConfigurationError, so a caller can catch any of them in one place.
+    """
     try:
-        return TaskSettings(**overrides)
+        return model(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"CELERY_TASKS_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            f"{prefix}{'_'.join(str(part) for part in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ConfigurationError(f"invalid configuration: {problems}") from None
+        raise error(f"invalid {what}: {problems}") from None
+
+
+def load_settings(**overrides: Any) -> TaskSettings:
+    """Read the settings, turning any invalid value into a ConfigurationError naming it."""
+    return read_settings(TaskSettings, "CELERY_TASKS_", **overrides)

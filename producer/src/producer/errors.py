@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from celery_tasks.errors import ConfigurationError
+
 
 class ProducerError(Exception):
     """Root of the producer service's errors."""
 
 
-class ProducerConfigError(ProducerError):
+class ProducerConfigError(ProducerError, ConfigurationError):
     """Raised when a PRODUCER_ setting is missing or invalid; the message names the variable."""
 
 
