@@ -64,3 +64,11 @@ def parse(contract: type[Contract[Any, Any]], state: str, info: Any) -> BaseMode
         return model.model_validate(dict(info))
     except ValidationError:
         return None  # e.g. a newer worker's shape: the state still says PROGRESS
+
+
+def fraction(reported: BaseModel) -> tuple[float, float] | None:
+    """(done, total) from a progress model whose first two fields are numbers, for a progress bar."""
+    numbers = [value for value in reported.model_dump().values() if isinstance(value, int | float)]
+    if len(numbers) < 2 or isinstance(numbers[0], bool) or isinstance(numbers[1], bool):
+        return None
+    return float(numbers[0]), float(numbers[1])
