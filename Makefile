@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker postgres test unit system lint demo bench clean
+.PHONY: help bootstrap broker postgres redis test unit system lint demo bench clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -20,11 +20,14 @@ broker:
 postgres:
 	@scripts/ensure_postgres.sh
 
-unit: bootstrap broker postgres
+redis:
+	@scripts/ensure_redis.sh
+
+unit: bootstrap broker postgres redis
 	@for p in $(PACKAGES); do \
 	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || exit $$?; done
 
-system: bootstrap broker postgres
+system: bootstrap broker postgres redis
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
 test: unit system
@@ -39,7 +42,7 @@ lint: bootstrap
 demo: bootstrap broker
 	$(VENV)/producer demo
 
-bench: bootstrap broker
+bench: bootstrap broker postgres redis
 	$(VENV)/python benchmarks/bench.py
 
 clean:

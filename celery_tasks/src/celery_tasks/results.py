@@ -59,7 +59,9 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         ``timeout`` passes first.
         """
         self.check_reachable()
-        raw = self._wait(timeout, propagate, **kwargs)
+        settings = getattr(self.app, "settings", None)
+        with stores.store_errors(settings, f"cannot read the result of {self.contract.name}[{self.id}]"):
+            raw = self._wait(timeout, propagate, **kwargs)
         if not propagate and isinstance(raw, BaseException):
             raise raw
         return self.contract.parse_result(raw)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import redis.exceptions
 import sqlalchemy.exc
 from celery import states
+from celery.exceptions import BackendGetMetaError, BackendStoreError
 
 from celery_tasks.errors import ResultStoreUnavailable
 from celery_tasks.settings import TaskSettings
@@ -70,6 +71,7 @@ def store_config(settings: TaskSettings) -> dict[str, Any]:
             "redis_backend_health_check_interval": 30,
             "database_engine_options": {"pool_pre_ping": True, "connect_args": _db_connect_args(settings)},
             "database_short_lived_sessions": False,
+            "database_create_tables_at_setup": False,  # a database that is down must not stop a send
         }
     )
     return config
@@ -89,12 +91,16 @@ STORE_ERRORS = (
     redis.exceptions.RedisError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
+    BackendStoreError,
+    BackendGetMetaError,
 )
 
 
 def unavailable(settings: TaskSettings, exc: BaseException, doing: str) -> ResultStoreUnavailable:
     """A ResultStoreUnavailable naming the store (password hidden) and the cause."""
     url = settings.result_backend
+    while isinstance(exc, BackendStoreError | BackendGetMetaError) and (exc.__cause__ or exc.__context__):
+        exc = exc.__cause__ or exc.__context__  # Celery's wrapper says less than what it wraps
     cause = f"{type(exc).__name__}: {exc}"
     password = urlsplit(url).password
     if password and len(password) >= 3:
@@ -118,6 +124,10 @@ def store_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
         raise
     except STORE_ERRORS as exc:
         raise unavailable(settings, exc, doing) from None
+    except RuntimeError as exc:  # Celery's Redis result consumer, once its reconnect fails
+        if not isinstance(exc.__cause__, STORE_ERRORS):
+            raise
+        raise unavailable(settings, exc.__cause__, doing) from None
 
 
 def record_submitted(app: Any, task_id: str, name: str) -> None:
