@@ -15,11 +15,14 @@ from celery_tasks.errors import InvalidProgress, NotCancellable, ResultNotReacha
 from celery_tasks.revocations import cancel
 from celery_tasks.tasks import diagnostics
 from celery_tasks.testing import entry_point, queue_depth, settings_env
+from producer.task_store import MalformedTaskId, UnknownTask, cancel_task
 
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results_stores import free_port, shared_settings, store_url  # noqa: E402, F401
+from results_stores import free_port
+
+pytest_plugins = ["results_stores"]  # store_url (Redis, PostgreSQL) and shared_settings
 
 QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 CONTRACTS = [diagnostics.Echo, diagnostics.Sleep, diagnostics.Crash]
@@ -84,7 +87,7 @@ def test_rpc_get_from_another_thread_fails_at_once(task_settings):
     def read():
         try:
             handle.get(timeout=600)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+        except BaseException as exc:
             errors.append(exc)
 
     reader = threading.Thread(target=read)
@@ -133,8 +136,6 @@ def test_a_running_task_is_stopped_and_others_untouched(start_service, shared_se
 
 
 def test_cancel_of_a_finished_or_unknown_task(start_service, shared_settings):
-    from producer.task_store import MalformedTaskId, UnknownTask, cancel_task
-
     app = create_app(CONTRACTS, shared_settings)
     start_worker(start_service, shared_settings, "--concurrency=1")
     finished = app.tasks["diagnostics.echo"].delay(text="done")
