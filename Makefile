@@ -44,6 +44,7 @@ demo: bootstrap broker
 
 bench: bootstrap broker postgres redis
 	$(VENV)/python benchmarks/bench.py
+	$(VENV)/python benchmarks/stores_bench.py
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
