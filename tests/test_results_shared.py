@@ -2,6 +2,7 @@
 thread, cancellations that outlive workers, and clear errors for a wrong progress shape or a store that is down."""
 
 import asyncio
+import socket
 import sys
 import threading
 import time
@@ -20,12 +21,16 @@ from producer.task_store import MalformedTaskId, UnknownTask, cancel_task
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results_stores import free_port
-
 pytest_plugins = ["results_stores"]  # store_url (Redis, PostgreSQL) and shared_settings
 
 QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 CONTRACTS = [diagnostics.Echo, diagnostics.Sleep, diagnostics.Crash]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def start_worker(start_service, settings, *extra):
