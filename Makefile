@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker broker4 postgres mariadb fonts services test unit system lint demo bench clean
+.PHONY: help bootstrap broker broker4 postgres mariadb redis fonts services test unit system lint demo bench clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -26,11 +26,14 @@ postgres:
 mariadb:
 	@scripts/ensure_mariadb.sh
 
+redis:
+	@scripts/ensure_redis.sh
+
 fonts:
 	@scripts/ensure_fonts.sh
 
 # Everything the tests need, installed and started when missing.
-services: bootstrap broker broker4 postgres mariadb fonts
+services: bootstrap broker broker4 postgres mariadb redis fonts
 
 unit: services
 	@status=0; for p in $(PACKAGES); do \
@@ -52,8 +55,9 @@ lint: bootstrap
 demo: bootstrap broker fonts
 	$(VENV)/producer demo
 
-bench: bootstrap broker
+bench: bootstrap broker postgres redis
 	$(VENV)/python benchmarks/bench.py
+	$(VENV)/python benchmarks/stores_bench.py
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

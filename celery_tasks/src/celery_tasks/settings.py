@@ -24,7 +24,10 @@ class TaskSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CELERY_TASKS_", env_file=".env", extra="ignore", frozen=True)
 
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
-    result_backend: str = "rpc://"
+    result_backend: str = Field(
+        "rpc://", description="rpc:// (the sender only), redis://… or db+postgresql+psycopg://… (any process)."
+    )
+    result_expires: float = Field(3600.0, gt=0, description="Seconds a result (and a cancellation) is kept.")
     serializer: str = Field("json", description="Message serializer: 'json', or 'auth' to sign.")
     acks_late: bool = True
     reject_on_worker_lost: bool = True
@@ -108,13 +111,22 @@ class TaskSettings(BaseSettings):
         url = urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
         return self.model_copy(update={"broker_url": url})
 
+    def redacted_result_backend(self) -> str:
+        """The result store URL with its password replaced, safe to log or print."""
+        return redact_url(self.result_backend)
+
     def redacted_broker_url(self) -> str:
         """The broker URL with its password replaced, safe to log or print."""
-        parts = urlsplit(self.broker_url)
-        if parts.password is None:
-            return self.broker_url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return redact_url(self.broker_url)
+
+
+def redact_url(url: str) -> str:
+    """A URL with the password of its user part replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def read_settings(
