@@ -15,6 +15,8 @@ from celery_tasks.testing import ServiceProcess, entry_point, queue_depth, setti
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
+from api_server import KeysFile
+
 pytest_plugins = ["results_stores"]  # store_url (Redis, PostgreSQL) and shared_settings
 
 QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
@@ -28,17 +30,21 @@ def free_port():
 
 @pytest.fixture
 def serve(tmp_path):
-    """Start `producer serve` processes; each call returns (client, process, port) once it answers."""
+    """Start `producer serve` processes sharing one keys file; each call returns (client, process, port)."""
     started: list[tuple[ServiceProcess, httpx.Client]] = []
+    keys = KeysFile(tmp_path / "api-keys.json")
+    key = keys.create(admin=True)
 
     def start(settings, port=None):
         port = port or free_port()
         process = ServiceProcess(
             [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            settings_env(settings),
+            {**settings_env(settings), "PRODUCER_API_KEYS_FILE": str(keys.path)},
             tmp_path / f"serve-{port}-{len(started)}.log",
         )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
+        )
         started.append((process, client))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
