@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 from kombu.message import Message
 
-from celery_tasks import headers, metrics, topology
+from celery_tasks import headers, metrics, topology, tracing
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ def park(
     """
     properties = {key: message.properties[key] for key in COPIED_PROPERTIES if message.properties.get(key)}
     dlq = topology.dead_letter_queue(queue)
-    with app.producer_or_acquire() as producer:
+    traced = tracing.park_span(
+        message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
+    )
+    with traced, app.producer_or_acquire() as producer:
         producer.publish(
             message.body,
             exchange=dlq.exchange,

@@ -40,6 +40,7 @@ from kombu.exceptions import OperationalError
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from producer import observability
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
 
@@ -360,4 +361,5 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
         return JSONResponse({"detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
     api.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
+    observability.instrument_api(api)  # OpenTelemetry, only when OTEL_* variables ask for it
     return api

@@ -23,7 +23,7 @@ from kombu.exceptions import OperationalError
 from rich.markup import escape
 from rich.table import Table
 
-from producer import client
+from producer import client, observability
 from producer.api import create_api
 from producer.demo import run_demo
 from producer.errors import ProducerError
@@ -164,7 +164,15 @@ def serve(
         overrides["api_port"] = port
     settings = _producer_settings(**overrides)
     api = create_api(settings, _task_settings())
-    uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info", proxy_headers=False)
+    log_config = observability.uvicorn_log_config()
+    uvicorn.run(
+        api,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        proxy_headers=False,
+        log_config=log_config,
+    )
 
 
 def demo(
