@@ -80,7 +80,9 @@ def one(spans):
 
 def assert_http_publish_run(receiver, name, task_id, worker_service):
     """HTTP server span -> publish span (API) -> run span (worker): one trace, parent/child, attributes."""
-    run = one(receiver.wait_for(lambda s: s.name == f"run/{name}" and s.attributes.get("celery_tasks.task_id") == task_id))
+    run = one(
+        receiver.wait_for(lambda s: s.name == f"run/{name}" and s.attributes.get("celery_tasks.task_id") == task_id)
+    )
     publish = one(receiver.wait_for(lambda s: s.span_id == run.parent_id, what=f"publish span of {name}"))
     request = one(receiver.wait_for(lambda s: s.span_id == publish.parent_id, what=f"HTTP span of {name}"))
     assert run.trace_id == publish.trace_id == request.trace_id
@@ -101,7 +103,9 @@ def assert_http_publish_run(receiver, name, task_id, worker_service):
 def test_one_trace_from_the_http_request_to_solo_and_prefork_workers(start_service, serve, receiver, management, vhost):
     env = receiver.env()
     # diagnostics.echo alone runs the solo pool; sleep and crash the prefork pool (tasks in forked children).
-    start_service([entry_point("consumer-diagnostics"), "-n", "solo@%h", "-Q", "diagnostics.echo"], ["diagnostics.echo"], env=env)
+    start_service(
+        [entry_point("consumer-diagnostics"), "-n", "solo@%h", "-Q", "diagnostics.echo"], ["diagnostics.echo"], env=env
+    )
     start_service(
         [entry_point("consumer-diagnostics"), "-n", "prefork@%h", "-Q", "diagnostics.sleep,diagnostics.crash", "-c2"],
         ["diagnostics.sleep", "diagnostics.crash"],
@@ -140,7 +144,9 @@ def test_clients_and_workers_without_tracing_still_work_with_traced_peers(
 ):
     env = receiver.env()
     # A traced worker, sent to by a foreign client without tracing (no traceparent header): a new trace starts.
-    start_service([entry_point("consumer-diagnostics"), "-n", "solo@%h", "-Q", "diagnostics.echo"], ["diagnostics.echo"], env=env)
+    start_service(
+        [entry_point("consumer-diagnostics"), "-n", "solo@%h", "-Q", "diagnostics.echo"], ["diagnostics.echo"], env=env
+    )
     app = create_app(diagnostics.CONTRACTS, task_settings)
     handle = app.send_task(diagnostics.Echo.name, kwargs={"text": "foreign"}, queue=diagnostics.Echo.name)
     assert handle.get(timeout=30)["text"] == "foreign"
@@ -148,7 +154,9 @@ def test_clients_and_workers_without_tracing_still_work_with_traced_peers(
     assert run.name == "run/diagnostics.echo" and run.parent_id == ""
 
     # A traced API in front of a worker without tracing: the worker ignores the traceparent header.
-    start_service([entry_point("consumer-diagnostics"), "-n", "untraced@%h", "-Q", "diagnostics.sleep"], ["diagnostics.sleep"])
+    start_service(
+        [entry_point("consumer-diagnostics"), "-n", "untraced@%h", "-Q", "diagnostics.sleep"], ["diagnostics.sleep"]
+    )
     client = serve(env)
     task_id, status = submit(client, "diagnostics.sleep", {"seconds": 0})
     assert status["state"] == "SUCCESS"

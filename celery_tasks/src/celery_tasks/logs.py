@@ -4,7 +4,8 @@ Fields: ``time`` (UTC, ISO 8601), ``level``, ``service``, ``logger``, ``message`
 task (or on Celery's per-task lines) ``task_id``, ``contract`` and ``contract_version``; with
 tracing on, ``trace_id`` and ``span_id`` of the current span; ``exception`` for a traceback.
 Celery's own lines are included: its logging set-up signals put the same formatter on its
-handlers, and ``--quiet`` leaves out the start-up banner (printed, not logged). Any
+handlers, ``--quiet`` leaves out the start-up banner (printed, not logged), and the shutdown
+notices Celery prints from its signal handlers are written as JSON lines too. Any
 ``scheme://user:password@`` in a message or traceback is masked, as a last guard.
 """
 
@@ -79,6 +80,21 @@ def _use_json(logger: logging.Logger | None = None, **_: Any) -> None:
         handler.setFormatter(JsonFormatter())
 
 
+def say_as_json(message: str, file: Any = None) -> None:
+    """Celery's ``safe_say`` (shutdown notices written from signal handlers) as a JSON line, without logging's locks."""
+    entry = {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "level": "WARNING",
+        "service": _service,
+        "logger": "celery.apps.worker",
+        "message": redact(str(message)),
+    }
+    stream = file or sys.__stderr__
+    if stream is not None:
+        stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        stream.flush()
+
+
 def configure(service: str, log_format: str) -> None:
     """Set the log format: ``json`` takes over the root logger and Celery's loggers; ``text`` changes nothing."""
     global _service  # noqa: PLW0603 - one service name per process
@@ -92,5 +108,8 @@ def configure(service: str, log_format: str) -> None:
         root.setLevel(logging.INFO)
     _use_json(root)
     logging.captureWarnings(True)
+    from celery.apps import worker as celery_worker  # noqa: PLC0415 - patched only in JSON mode
+
+    celery_worker.safe_say = say_as_json  # "worker: Warm shutdown (MainProcess)" and the like
     signals.after_setup_logger.connect(_use_json, weak=False, dispatch_uid="celery_tasks.logs.root")
     signals.after_setup_task_logger.connect(_use_json, weak=False, dispatch_uid="celery_tasks.logs.task")

@@ -51,23 +51,31 @@ def park(
     traced = tracing.park_span(
         message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
     )
-    with traced, app.producer_or_acquire() as producer:
-        producer.publish(
-            message.body,
-            exchange=dlq.exchange,
-            routing_key=dlq.routing_key,
-            headers=parking_headers(
-                message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
-            ),
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=2,
-            declare=[dlq],
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-            **properties,
+    with traced:
+        with app.producer_or_acquire() as producer:
+            producer.publish(
+                message.body,
+                exchange=dlq.exchange,
+                routing_key=dlq.routing_key,
+                headers=parking_headers(
+                    message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
+                ),
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+                declare=[dlq],
+                retry=True,
+                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                **properties,
+            )
+        logger.warning(
+            "parked message from %s in %s: %s: %s",
+            queue,
+            dlq.name,
+            error_type,
+            reason[:300],
+            extra={"data": {"id": (message.headers or {}).get("id"), "name": queue}},  # task id in JSON logs
         )
-    logger.warning("parked message from %s in %s: %s: %s", queue, dlq.name, error_type, reason[:300])
     metrics.record_dead_lettered(queue, error_type, via="parked")
 
 

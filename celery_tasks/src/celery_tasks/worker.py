@@ -33,7 +33,7 @@ def worker_argv(service: str, settings: TaskSettings, extra: Sequence[str] = ())
     if settings.task_events:
         argv.append("--task-events")
     if settings.log_format == "json":
-        argv.append("--quiet")  # the start-up banner is printed, not logged: no JSON line
+        argv.insert(0, "--quiet")  # celery's global option: no start-up banner (printed, not logged)
     return [*argv, *extra]
 
 
