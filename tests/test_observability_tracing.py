@@ -1,4 +1,4 @@
-"""One OpenTelemetry trace from the HTTP request to the worker: real processes export OTLP/HTTP to a loopback receiver."""
+"""One OpenTelemetry trace from the HTTP request to the worker: real processes export OTLP/HTTP to a local receiver."""
 
 import socket
 import sys

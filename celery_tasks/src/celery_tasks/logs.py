@@ -24,7 +24,7 @@ from celery._state import get_current_task
 from celery_tasks import tracing
 
 #: A password inside a URL: ``scheme://user:secret@`` becomes ``scheme://user:***@``.
-URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?!\*+@)[^\s@/]+@")  # masked ones stay
 
 _service = "celery-tasks"
 
