@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from celery_tasks import logs, tracing
 from celery_tasks.errors import ConfigurationError
 from celery_tasks.settings import TaskSettings
 from celery_tasks.worker import worker_argv
+
+from celery_tasks import logs, tracing
 
 
 @pytest.mark.parametrize(
