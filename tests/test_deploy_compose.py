@@ -274,7 +274,19 @@ def test_ports_are_published_on_loopback_only(services):
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
             published[name] = int(port.split(":")[1].split("-")[0])  # a range: one port per replica
-    assert published == {"rabbitmq": 15672, "mailpit": 8025, "producer-api": 8000, "flower": 5555}
+    assert published == {"rabbitmq": 15672, "mailpit": 8025, "producer-api": 8000, "flower": 5555, "jaeger": 16686}
+
+
+def test_every_service_exports_traces_to_the_collector_and_jaeger_shows_them(services):
+    collector = yaml.safe_load((DEPLOY / "otel" / "collector.yaml").read_text())
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert collector["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
+    for name, service in services.items():
+        if service.get("command", [None])[0] in {*CONSUMERS, "consumer-diagnostics", "producer"}:
+            environment = service["environment"]
+            assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318", name
+            assert "CELERY_TASKS_LOG_FORMAT" in environment, name
 
 
 def test_the_api_runs_two_replicas_on_the_shared_result_store(services):

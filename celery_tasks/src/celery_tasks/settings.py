@@ -13,6 +13,7 @@ from celery_tasks.errors import ConfigurationError
 REFUSED_SERIALIZERS = frozenset({"pickle", "yaml", "msgpack"})
 
 WorkerPool = Literal["prefork", "threads", "solo"]
+LogFormat = Literal["text", "json"]
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -56,6 +57,7 @@ class TaskSettings(BaseSettings):
     broker_ca_certs: str | None = None
     broker_certfile: str | None = None
     broker_keyfile: str | None = None
+    log_format: LogFormat = Field("text", description="'json': one JSON object per log line (docs/observability.md).")
 
     @field_validator("serializer")
     @classmethod

@@ -50,6 +50,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from producer import auth
+from producer import observability
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
 from producer.task_store import (
@@ -402,4 +403,5 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
 
     api.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
     auth.install(api, guard)
+    observability.instrument_api(api)  # OpenTelemetry, only when OTEL_* variables ask for it
     return api

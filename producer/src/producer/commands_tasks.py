@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError
 from rich.markup import escape
 from rich.table import Table
 
-from producer import client, task_store
+from producer import client, observability, task_store
 from producer.api import create_api
 from producer.demo import run_demo
 from producer.errors import ProducerError
@@ -188,7 +188,15 @@ def serve(
         api = create_api(settings, _task_settings())
     except ProducerError as exc:
         fail(str(exc), EXIT_USAGE)
-    uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info", proxy_headers=False)
+    log_config = observability.uvicorn_log_config()
+    uvicorn.run(
+        api,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        proxy_headers=False,
+        log_config=log_config,
+    )
 
 
 def demo(
