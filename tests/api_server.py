@@ -45,10 +45,10 @@ class ApiServers:
         self.keys = KeysFile(tmp_path / "api-keys.json")
         self.started: list[tuple[ServiceProcess, httpx.Client]] = []
 
-    def start(self, env=None, settings=None, key=None):
+    def start(self, env=None, settings=None, key=None, port=None):
         """Start one server; returns (client carrying ``key`` or a new full key, process) once it answers."""
         key = key or self.keys.create(admin=True)
-        port = free_port()
+        port = port or free_port()
         environment = {
             **settings_env(settings or self.task_settings),
             "PRODUCER_API_KEYS_FILE": str(self.keys.path),
@@ -58,7 +58,7 @@ class ApiServers:
         process = ServiceProcess(
             [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)],
             environment,
-            self.tmp_path / f"serve-{port}.log",
+            self.tmp_path / f"serve-{port}-{len(self.started)}.log",
         )
         client = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}

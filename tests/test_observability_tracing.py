@@ -1,27 +1,16 @@
 """One OpenTelemetry trace from the HTTP request to the worker: real processes export OTLP/HTTP to a local receiver."""
 
-import socket
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
+from api_server import ApiServers
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
+from celery_tasks.testing import entry_point, wait_for_parked
+from otlp_receiver import OtlpReceiver
 
 from celery_tasks import create_app
 
-sys.path.insert(0, str(Path(__file__).parent))
-from otlp_receiver import OtlpReceiver
-
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -32,32 +21,12 @@ def receiver():
 
 @pytest.fixture
 def serve(tmp_path, task_settings):
-    """Start `producer serve`; returns an HTTP client once it answers."""
-    started = []
-
-    def start(env):
-        port = free_port()
-        process = ServiceProcess(
-            [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            {**settings_env(task_settings), **env},
-            tmp_path / f"serve-{port}.log",
-        )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        started.append((process, client))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.process.poll() is None, process.log_text()
-            try:
-                if client.get("/contracts").status_code == 200:
-                    return client
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError(f"producer serve did not answer:\n{process.log_text()}")
-
-    yield start
-    for process, client in started:
-        client.close()
-        process.stop()
+    """Start `producer serve` (with an admin key); returns an HTTP client once it answers."""
+    servers = ApiServers(tmp_path, task_settings, {})
+    try:
+        yield lambda env: servers.start(env=env)[0]
+    finally:
+        servers.stop()
 
 
 def submit(client, name, body, timeout=60):

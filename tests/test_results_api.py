@@ -1,65 +1,36 @@
 """A stateless HTTP API on a shared result store (issue 16): two real `producer serve` processes, one restarted,
 answering for each other's tasks; progress, cancellation and bad ids over HTTP."""
 
-import socket
-import sys
 import time
 import uuid
-from pathlib import Path
 
-import httpx
 import pytest
+from api_server import ApiServers, free_port
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import ServiceProcess, entry_point, queue_depth, settings_env
+from celery_tasks.testing import entry_point, queue_depth
 
 from celery_tasks import create_app
-
-sys.path.insert(0, str(Path(__file__).parent))
-from api_server import KeysFile
 
 pytest_plugins = ["results_stores"]  # store_url (Redis, PostgreSQL) and shared_settings
 
 QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def serve(tmp_path):
+def serve(tmp_path, task_settings):
     """Start `producer serve` processes sharing one keys file; each call returns (client, process, port)."""
-    started: list[tuple[ServiceProcess, httpx.Client]] = []
-    keys = KeysFile(tmp_path / "api-keys.json")
-    key = keys.create(admin=True)
+    servers = ApiServers(tmp_path, task_settings, {})
+    key = servers.keys.create(admin=True)
 
     def start(settings, port=None):
         port = port or free_port()
-        process = ServiceProcess(
-            [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            {**settings_env(settings), "PRODUCER_API_KEYS_FILE": str(keys.path)},
-            tmp_path / f"serve-{port}-{len(started)}.log",
-        )
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
-        )
-        started.append((process, client))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.process.poll() is None, process.log_text()
-            try:
-                if client.get("/contracts").status_code == 200:
-                    return client, process, port
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError(f"producer serve did not answer:\n{process.log_text()}")
+        client, process = servers.start(settings=settings, key=key, port=port)
+        return client, process, port
 
-    yield start
-    for process, client in started:
-        client.close()
-        process.stop()
+    try:
+        yield start
+    finally:
+        servers.stop()
 
 
 def poll(client, task_id, until, timeout=60.0):

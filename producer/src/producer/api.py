@@ -49,8 +49,7 @@ from kombu.exceptions import OperationalError
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from producer import auth
-from producer import observability
+from producer import auth, observability
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
 from producer.task_store import (
