@@ -27,6 +27,7 @@ from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks.diagnostics import Crash, Echo
 from celery_tasks.testing import ServiceProcess, entry_point, wait_for_consumers
+from producer.keys import KeysFile, create_key, write_keys_file
 
 from celery_tasks import create_app, topology
 
@@ -111,8 +112,23 @@ def passwords():
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory, passwords):
+def result_store(tmp_path_factory):
+    """A private Redis with a password, standing in for compose's `redis` service (the shared result store)."""
+    (port,) = faults.free_ports(1)
+    password = secrets.token_hex(16)
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", ""]
+    process = ServiceProcess(argv, {}, tmp_path_factory.mktemp("deploy-redis") / "redis.log")
+    try:
+        faults.wait_until(lambda: "Ready to accept" in process.log_text(), 30, "redis start")
+        yield port, password
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory, passwords, result_store):
     node = DeployBroker(tmp_path_factory.mktemp("deploy-broker"), passwords)
+    node.result_store = result_store
     node.start()
     yield node
     node.stop()
@@ -126,10 +142,13 @@ def compose():
 def service_env(compose, service, broker, passwords, **extra):
     """A compose service's environment, interpolated, with rabbitmq:5672/15672 pointing at our node."""
     variables = {generate_broker_config.password_variable(user): pw for user, pw in passwords.items()}
-    variables |= {"FLOWER_USER": "ops", "FLOWER_PASSWORD": "flower-login-secret", **extra}
+    redis_port, redis_password = broker.result_store
+    variables |= {"FLOWER_USER": "ops", "FLOWER_PASSWORD": "flower-login-secret", "REDIS_PASSWORD": redis_password}
+    variables |= {"OTEL_TRACES_EXPORTER": "none", **extra}  # no collector here (tracing: test_observability_*)
     env = {}
     for name, raw in compose["services"][service]["environment"].items():
         value = compose_value(str(raw), variables)
+        value = value.replace("@redis:6379/", f"@127.0.0.1:{redis_port}/")
         value = value.replace("@rabbitmq:5672/", f"@127.0.0.1:{broker.amqp_port}/")
         value = value.replace("@rabbitmq:15672/", f"@127.0.0.1:{broker.management_port}/")
         env[name] = value.replace("http://rabbitmq:15672", broker.management_url)
@@ -194,7 +213,11 @@ def test_services_run_with_their_least_privilege_users(broker, passwords, compos
     api_env = service_env(compose, "producer-api", broker, passwords)
     producer = create_app(
         ALL_CONTRACTS,
-        load_settings(broker_url=api_env["CELERY_TASKS_BROKER_URL"], management_url=broker.management_url),
+        load_settings(
+            broker_url=api_env["CELERY_TASKS_BROKER_URL"],
+            result_backend=api_env["CELERY_TASKS_RESULT_BACKEND"],  # the store every service shares
+            management_url=broker.management_url,
+        ),
     )
     try:
         admin = ManagementClient(broker.management_url, "admin", passwords["admin"], retries=0)
@@ -230,6 +253,10 @@ def test_services_run_with_their_least_privilege_users(broker, passwords, compos
 def test_producer_api_and_schedule_run_with_the_producer_user(broker, passwords, compose, tmp_path):
     (port,) = faults.free_ports(1)
     api_env = service_env(compose, "producer-api", broker, passwords)
+    assert api_env["PRODUCER_API_KEYS_FILE"] == "/run/secrets/producer-api-keys"  # the compose secret
+    keys, key = create_key(KeysFile(keys=[]), "deploy test", submit=["diagnostics.echo"])
+    api_env["PRODUCER_API_KEYS_FILE"] = str(tmp_path / "producer-api-keys.json")
+    write_keys_file(tmp_path / "producer-api-keys.json", keys)
     command = compose["services"]["producer-api"]["command"]
     assert command[:2] == ["producer", "serve"]
     api = start_process(
@@ -261,7 +288,12 @@ def test_producer_api_and_schedule_run_with_the_producer_user(broker, passwords,
         assert health.json()["broker"]["reachable"] is True
         # No consumer runs, so /healthz is 503; the container is still healthy: the API answers.
         assert run_check([sys.executable, str(HEALTHCHECK), "api", url], api_env).returncode == 0
-        submitted = requests.post(f"http://127.0.0.1:{port}/tasks/{Echo.name}", json={"text": "hi"}, timeout=30)
+        submitted = requests.post(
+            f"http://127.0.0.1:{port}/tasks/{Echo.name}",
+            json={"text": "hi"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
         assert submitted.status_code == 202, submitted.text
         # Beat published the feed's crawl with the producer's rights.
         deadline = time.monotonic() + 60
