@@ -87,7 +87,7 @@ def test_status_shows_depth_consumers_rates_dead_letters_and_flags(start_service
         table = run_producer("status")
     finally:
         stop.set()
-        publisher.join()
+        publisher.join(timeout=180)
     rows = rows_by_contract(document)
     assert busy(document), document
     assert rows[Echo.name]["consumers"] == 1 and rows[Echo.name]["flag"] is None

@@ -270,7 +270,7 @@ def test_12_soak_ten_thousand_tasks_three_consumer_kills_one_broker_restart(brok
 
     faults.wait_until(alerts_settled, 300, "every alert to be handled")
     stop.set()
-    sampler.join()
+    sampler.join(timeout=120)
     smtp.stop()
 
     states = faults.alert_states(alerts_db)

@@ -69,7 +69,7 @@ def test_concurrent_deliveries_of_one_alert_mail_once(engine, smtp_server, make_
     barrier = threading.Barrier(len(services))
 
     def send(service):
-        barrier.wait()
+        barrier.wait(timeout=60)
         return service.send(make_args())
 
     with ThreadPoolExecutor(len(services)) as pool:
@@ -163,7 +163,7 @@ def test_concurrent_claims_have_one_winner(engine):
     barrier = threading.Barrier(len(ledgers))
 
     def claim(ledger):
-        barrier.wait()
+        barrier.wait(timeout=60)
         return ledger.claim("kafka", DAY, "<m@x>", [])[0]
 
     with ThreadPoolExecutor(len(ledgers)) as pool:

@@ -239,7 +239,8 @@ def test_politeness_gate_is_shared_by_threads():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a worker thread did not finish within 60 s"
     assert sorted(starts) == [index * 0.5 for index in range(16)]
 
 

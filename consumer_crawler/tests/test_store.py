@@ -63,7 +63,7 @@ def test_concurrent_writers_of_one_url_make_one_row(store, database_url):
 
     def work(worker_store: DocumentStore, index: int) -> None:
         try:
-            barrier.wait()
+            barrier.wait(timeout=60)
             for url in urls:
                 result = worker_store.save(draft(url, f"text from worker {index % 2}"))
                 with lock:
@@ -75,7 +75,8 @@ def test_concurrent_writers_of_one_url_make_one_row(store, database_url):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a worker thread did not finish within 60 s"
     for engine in engines:
         engine.dispose()
     assert errors == []

@@ -38,7 +38,8 @@ def test_concurrent_writers_store_one_effect(tmp_path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a worker thread did not finish within 60 s"
     assert len(winners) == 1
 
 
