@@ -66,6 +66,7 @@ def test_invalid_arguments_never_reach_the_broker(producer_app):
     assert queue_depth(producer_app, Echo.name) == 1
 
 
+@pytest.mark.broker_compat
 def test_single_queue_worker_sets_up_delayed_delivery_on_a_fresh_vhost(start_service):
     # One container per queue: the worker binds every contract's queue for native delayed
     # delivery, so the topology must be declared before that step runs.
