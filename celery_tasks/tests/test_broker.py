@@ -44,3 +44,22 @@ def test_get_fails_fast_when_the_queue_has_no_consumer(task_settings):
     result = app.tasks["diagnostics.echo"].delay("nobody listens")
     with pytest.raises(NoConsumer, match="no consumer"):
         result.get(timeout=30)
+
+
+@pytest.mark.broker_compat
+def test_a_dead_letter_queue_declared_by_an_earlier_release_is_kept_and_still_parks(task_settings, management, vhost):
+    # An earlier release declared .dlq without an explicit delivery limit: redeclaring it with one
+    # would be refused (406) and stop every worker; the existing queue is used as it is.
+    app = create_app([Echo], task_settings)
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_declare(
+            queue="diagnostics.echo.dlq", durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
+        )
+    app.declare_topology_once("diagnostics.echo")
+    with in_process_worker(app):
+        assert app.tasks["diagnostics.echo"].delay("kept").get(timeout=20).text == "KEPT"
+        bad = app.send_task("diagnostics.echo", kwargs={"text": 5}, queue="diagnostics.echo")
+        with pytest.raises(InvalidArguments):
+            bad.get(timeout=20)
+    assert len(wait_for_parked(management, vhost, "diagnostics.echo.dlq", 1)) == 1
+    assert "x-delivery-limit" not in management.queue(vhost, "diagnostics.echo.dlq")["arguments"]

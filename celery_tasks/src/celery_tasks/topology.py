@@ -6,8 +6,10 @@ declare the same arguments (a mismatch would be refused by RabbitMQ).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from amqp.exceptions import NotFound
 from kombu.entity import Exchange, Queue
 
 
@@ -85,8 +87,31 @@ def broker_major_version(channel: Any) -> int:
     return int(head) if head.isdigit() else 4
 
 
+def queue_exists(channel: Any, name: str) -> bool:
+    """Whether a queue exists, asked on a channel of its own (a refused passive declare closes its channel)."""
+    probe = channel.connection.channel()
+    try:
+        probe.queue_declare(queue=name, passive=True)
+        return True
+    except NotFound:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            probe.close()
+
+
 def declare(channel: Any, name: str, delivery_limit: int) -> None:
-    """Declare a contract's dead-letter pair first, then its exchange and queue."""
-    dlq = dead_letter_queue(name, broker_major_version(channel))
-    for queue in (dlq, task_queue(name, delivery_limit)):
-        queue.bind(channel).declare()
+    """Declare a contract's dead-letter pair first, then its exchange and queue.
+
+    A dead-letter queue that already exists is left as it is (its exchange and binding are
+    declared again): one declared by an earlier release, without the explicit delivery limit,
+    would refuse the new arguments and stop the service. On RabbitMQ 4 such a queue gets its
+    unlimited delivery limit from the ``dead-letters-unlimited`` policy (docs/operations.md).
+    """
+    dlq = dead_letter_queue(name, broker_major_version(channel)).bind(channel)
+    if queue_exists(channel, dlq.name):
+        dlq.exchange.declare()
+        dlq.queue_bind()
+    else:
+        dlq.declare()
+    task_queue(name, delivery_limit).bind(channel).declare()
