@@ -71,7 +71,7 @@ def first_effect_after(ledger, moment, pids):
     with contextlib.closing(sqlite3.connect(ledger, timeout=60)) as connection:
         marks = ",".join("?" * len(pids)) or "NULL"
         (first,) = connection.execute(
-            f"SELECT MIN(at) FROM effects WHERE at > ? AND pid IN ({marks})",  # noqa: S608 - placeholders only
+            f"SELECT MIN(at) FROM effects WHERE at > ? AND pid IN ({marks})",
             (moment, *pids),
         ).fetchone()
     return None if first is None else first - moment
@@ -89,7 +89,7 @@ def longest_pause(ledger, since, pids):
         moments = [
             at
             for (at,) in connection.execute(
-                f"SELECT at FROM effects WHERE at > ? AND pid IN ({marks}) ORDER BY at",  # noqa: S608
+                f"SELECT at FROM effects WHERE at > ? AND pid IN ({marks}) ORDER BY at",
                 (since, *pids),
             )
         ]
