@@ -9,6 +9,7 @@ it after sending the reply to the caller's exclusive reply queue.
 from __future__ import annotations
 
 import json
+import os
 import select
 import sys
 import time
@@ -23,7 +24,7 @@ BODY = json.dumps([[], {"text": "hello", "number": 1}, {}]).encode()
 def connect(vhost: str, *, confirm_publish: bool = False) -> amqp.Connection:
     """A py-amqp connection to the local broker's vhost."""
     connection = amqp.Connection(
-        host="127.0.0.1:5672",
+        host=os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672"),
         userid="guest",
         password="guest",
         virtual_host=vhost,
