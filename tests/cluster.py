@@ -56,16 +56,26 @@ def rabbitmq_ids() -> tuple[int, int]:
 class ClusterNode(faults.PrivateBroker):
     """One RabbitMQ 4 node in the cached root: PrivateBroker's life cycle, run through chroot."""
 
-    def __init__(self, base: Path, name: str, cookie: str, extra_config: Sequence[str]) -> None:
+    def __init__(
+        self, base: Path, name: str | None = None, cookie: str | None = None, extra_config: Sequence[str] = ()
+    ) -> None:
         super().__init__(base, extra_config=extra_config)
-        self.node = f"{name}@localhost"
-        self.name = name
+        self.name = name or f"ct{uuid.uuid4().hex[:6]}"
+        self.node = f"{self.name}@localhost"
         home = base / "home"
-        (home / ".erlang.cookie").write_text(cookie)
-        uid, gid = rabbitmq_ids()
-        for path in [base, *base.rglob("*")]:
-            os.chown(path, uid, gid)
+        (home / ".erlang.cookie").write_text(cookie or secrets.token_hex(20).upper())
+        self.own()
         (home / ".erlang.cookie").chmod(0o400)
+
+    def own(self) -> None:
+        """Hand the node's directory to the root's rabbitmq user (files written by the test run as root)."""
+        uid, gid = rabbitmq_ids()
+        for path in [self.base, *self.base.rglob("*")]:
+            os.chown(path, uid, gid)
+
+    def inner_path(self, path: Path) -> str:
+        """A path under the root as the node sees it."""
+        return "/" + str(path.relative_to(ROOT))
 
     @property
     def inner(self) -> str:
