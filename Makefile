@@ -3,11 +3,11 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker postgres test unit system lint demo bench clean cluster-test
+.PHONY: help bootstrap broker broker4 postgres test unit system lint demo bench clean cluster-test
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
-	@echo "make test   - every package's tests, then the system tests (real RabbitMQ)"
+	@echo "make test   - every package's tests, the system tests, and the compatibility suite on RabbitMQ 4"
 	@echo "make lint   - ruff, mypy --strict, import-linter, contract compatibility"
 	@echo "make bench  - side-by-side benchmark against raw AMQP and plain Celery (BROKER=4: on RabbitMQ 4)"
 	@echo "make cluster-test - the 3-node RabbitMQ 4 cluster drills (also part of make test)"
@@ -18,17 +18,21 @@ bootstrap:
 broker:
 	@scripts/ensure_rabbitmq.sh
 
+broker4:
+	@scripts/ensure_rabbitmq4.sh
+
 postgres:
 	@scripts/ensure_postgres.sh
 
 unit: bootstrap broker postgres
-	@for p in $(PACKAGES); do \
-	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || exit $$?; done
+	@status=0; for p in $(PACKAGES); do \
+	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || status=1; done; exit $$status
 
 system: bootstrap broker postgres
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
-test: unit system
+test: bootstrap broker broker4 postgres
+	@scripts/run_tests.sh
 
 lint: bootstrap
 	$(VENV)/ruff check .

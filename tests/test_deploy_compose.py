@@ -280,3 +280,13 @@ def test_ports_are_published_on_loopback_only(services):
 def test_flower_requires_a_login(services):
     environment = services["flower"]["environment"]
     assert re.fullmatch(r"\$\{FLOWER_USER:\?[^}]*\}:\$\{FLOWER_PASSWORD:\?[^}]*\}", environment["FLOWER_BASIC_AUTH"])
+
+
+def test_the_api_keys_are_a_git_ignored_compose_secret(compose, services):
+    api = services["producer-api"]
+    assert api["secrets"] == ["producer-api-keys"]
+    assert api["environment"]["PRODUCER_API_KEYS_FILE"] == "/run/secrets/producer-api-keys"
+    source = compose["secrets"]["producer-api-keys"]["file"]
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"deploy/{source}"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, f"deploy/{source} holds key hashes: it must be git-ignored"
+    assert "/healthz" in " ".join(api["healthcheck"]["test"]), "the health check is the one route without a key"

@@ -227,3 +227,70 @@ def test_secrets_hold_placeholders_only():
         assert set(stored) == {"username", "password"}
     for _, document in DOCUMENTS:
         assert "guest" not in json.dumps(document).lower()
+
+
+def test_the_api_keys_come_from_a_secret_volume_and_no_probe_needs_a_key():
+    api = container_of(named("Deployment", "producer-api"))
+    env = {item["name"]: item for item in api["env"]}
+    keys_file = Path(env["PRODUCER_API_KEYS_FILE"]["value"])
+    mount = next(m for m in api["volumeMounts"] if m["mountPath"] == str(keys_file.parent))
+    assert mount["readOnly"] is True and "subPath" not in mount, "a subPath mount is never refreshed: no rotation"
+    volumes = {v["name"]: v for v in named("Deployment", "producer-api")["spec"]["template"]["spec"]["volumes"]}
+    secret = volumes[mount["name"]]["secret"]["secretName"]
+    assert keys_file.name in named("Secret", secret)["stringData"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        path = api[probe].get("httpGet", {}).get("path")
+        assert path in (None, "/healthz"), f"{probe} on {path} would get 401"
+
+
+def matches(selector, labels):
+    """Whether a label selector (matchLabels and In expressions) selects ``labels``."""
+    if not set(selector) <= {"matchLabels", "matchExpressions"}:
+        return False
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    return all(
+        expression["operator"] == "In" and labels.get(expression["key"]) in expression["values"]
+        for expression in selector.get("matchExpressions", [])
+    )
+
+
+def pod_labels():
+    return {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"] for d in of_kind("Deployment")}
+
+
+def test_only_the_ingress_and_labelled_clients_reach_the_api():
+    policy = named("NetworkPolicy", "producer-api")
+    api_labels = pod_labels()["producer-api"]
+    assert matches(policy["spec"]["podSelector"], api_labels)
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    [rule] = policy["spec"]["ingress"]
+    assert [port["port"] for port in rule["ports"]] == [8000]
+    sources = rule["from"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in sources
+    in_namespace = [s["podSelector"] for s in sources if "podSelector" in s and "namespaceSelector" not in s]
+    assert in_namespace == [{"matchLabels": {"celery-tasks/api-client": "true"}}]
+    assert not [name for name, labels in pod_labels().items() if matches(in_namespace[0], labels)], (
+        "no Deployment of ours calls the API; a caller opts in with the label"
+    )
+
+
+def test_only_consumers_and_producer_reach_rabbitmq_over_amqp():
+    policy = named("NetworkPolicy", "rabbitmq")
+    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "rabbitmq"}}
+    cluster = named("RabbitmqCluster", "rabbitmq")
+    assert cluster["metadata"]["name"] == "rabbitmq"  # the operator labels its pods app.kubernetes.io/name=<name>
+    rules = policy["spec"]["ingress"]
+    services = [r for r in rules if any("matchExpressions" in s.get("podSelector", {}) for s in r["from"])]
+    [service_rule] = services
+    allowed = {name for name, labels in pod_labels().items() if matches(service_rule["from"][0]["podSelector"], labels)}
+    assert allowed == {"consumer-crawler", "consumer-etl", "consumer-alert", "producer-api", "producer-schedule"}
+    assert allowed == set(pod_labels()), "every Deployment of ours is a consumer or the producer"
+    assert [port["port"] for port in service_rule["ports"]] == [5672]
+    others = [r for r in rules if r is not service_rule]
+    for rule in others:
+        for source in rule["from"]:
+            if "namespaceSelector" in source:
+                assert rule["ports"], "another namespace reaches one named port, not all of them"
+            else:
+                assert source == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "rabbitmq"}}}

@@ -21,6 +21,7 @@ def producer_app(task_settings):
     return create_app(ALL_CONTRACTS, task_settings)
 
 
+@pytest.mark.broker_compat
 def test_typed_delay_get_through_a_consumer_process(diagnostics_worker, producer_app):
     echo = producer_app.tasks[Echo.name]
     results = [echo.delay(f"message {n}", n) for n in range(20)]
@@ -29,6 +30,7 @@ def test_typed_delay_get_through_a_consumer_process(diagnostics_worker, producer
     assert [(value.text, value.number) for value in values] == [(f"message {n}", n) for n in range(20)]
 
 
+@pytest.mark.broker_compat
 def test_schema_invalid_send_task_is_parked_with_its_reason(diagnostics_worker, producer_app, management, vhost):
     result = producer_app.send_task(Echo.name, kwargs={"text": 42, "colour": "red"}, queue=Echo.name)
     with pytest.raises(InvalidArguments) as caught:

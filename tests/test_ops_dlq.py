@@ -85,6 +85,7 @@ def runs_by_id(marker: Path):
     return Counter(line.split()[1] for line in lines if line.startswith("end ")), len(lines)
 
 
+@pytest.mark.broker_compat
 def test_replay_survives_a_crash_at_every_phase(worker, app, management, vhost, tmp_path, run_producer):
     marker, valid = park_sleeps(app, management, vhost, tmp_path, 10)
     invalid = park_invalid_sleeps(app, management, vhost, 4, already=10)
@@ -100,6 +101,8 @@ def test_replay_survives_a_crash_at_every_phase(worker, app, management, vhost, 
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["remaining_in_dlq"] == len(invalid)
+    # Once the broker has settled, every copy of every message is in exactly one place.
+    assert queue_depth(app, "diagnostics.sleep.replay") == 0, "nothing is left in staging"
     # The recovery paths really ran: moves left in staging were finished, and parked copies
     # of messages that had already been moved were removed instead of being replayed again.
     log = "\n".join([*outputs, done.stderr])
@@ -124,6 +127,26 @@ def test_replay_survives_a_crash_at_every_phase(worker, app, management, vhost, 
         assert headers["x-replay-count"] >= 1
 
 
+@pytest.mark.broker_compat
+def test_replay_counts_every_refused_copy_once_the_broker_has_moved_it(worker, app, management, vhost, run_producer):
+    # Regression (a fresh-clone run once read 3 of 4): refused copies travel back to the .dlq through
+    # the staging queue's at-least-once dead-lettering, inside the broker and after the replay's own
+    # round trips; the count is taken once they have arrived, and every copy is accounted for.
+    invalid = park_invalid_sleeps(app, management, vhost, 12)
+    for attempt in range(3):
+        done = run_producer("dlq", "replay", SLEEP, "--all", "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert sorted(item["task_id"] for item in report["refused"]) == sorted(invalid), attempt
+        assert report["remaining_in_dlq"] == len(invalid), attempt
+    assert queue_depth(app, "diagnostics.sleep.replay") == 0
+    assert queue_depth(app, SLEEP) == 0
+    parked = drain(app, SLEEP_DLQ)
+    assert sorted(h["id"] for h in parked) == sorted(invalid), "each invalid message is parked exactly once"
+    assert all(h["x-replay-count"] == 3 for h in parked)
+
+
+@pytest.mark.broker_compat
 def test_replay_one_id_then_all_and_list_shows_reasons(worker, app, management, vhost, tmp_path, run_producer):
     marker, valid = park_sleeps(app, management, vhost, tmp_path, 3)
     invalid = park_invalid_sleeps(app, management, vhost, 1, already=3)

@@ -2,57 +2,33 @@
 
 import datetime as dt
 import socket
+import sys
 import time
+from pathlib import Path
 
-import httpx
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.testing import ServiceProcess, entry_point, peek_headers, settings_env
+from celery_tasks.testing import entry_point, peek_headers
 from producer.demo_site import SiteServer, generate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from api_server import ApiServers
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def serve(tmp_path, task_settings):
-    """Start `producer serve` as its own process; returns (client, process) once it answers."""
-    started: list[tuple[ServiceProcess, httpx.Client]] = []
-
-    def start(env=None, settings=None):
-        port = free_port()
-        environment = {
-            **settings_env(settings or task_settings),
-            "PRODUCER_HEALTH_QUEUES": ",".join(DIAGNOSTIC_QUEUES),
-            "PRODUCER_API_MAX_BODY_BYTES": "4096",
-            **(env or {}),
-        }
-        process = ServiceProcess(
-            [entry_point("producer"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            environment,
-            tmp_path / f"serve-{port}.log",
-        )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        started.append((process, client))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.process.poll() is None, process.log_text()
-            try:
-                if client.get("/contracts").status_code == 200:
-                    return client, process
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError(f"producer serve did not answer:\n{process.log_text()}")
-
-    yield start
-    for process, client in started:
-        client.close()
-        process.stop()
+    """Start `producer serve` as its own process with an admin key; returns (client, process) once it answers."""
+    servers = ApiServers(
+        tmp_path,
+        task_settings,
+        {"PRODUCER_HEALTH_QUEUES": ",".join(DIAGNOSTIC_QUEUES), "PRODUCER_API_MAX_BODY_BYTES": "4096"},
+    )
+    try:
+        yield servers.start
+    finally:
+        servers.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from celery_tasks.testing import entry_point
 from producer.mail_catcher import png_attachments
 
@@ -34,6 +35,7 @@ def started_pids(output):
     return [int(pid) for pid in re.findall(r"started consumer-\w+ \(pid (\d+)\)", output)]
 
 
+@pytest.mark.broker_compat
 def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, management):
     output = tmp_path / "demo-output"
     result = subprocess.run(
@@ -56,7 +58,18 @@ def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, manag
     for expected in ("crawl: 3 ok, 0 failed", "crossed: kubernetes, rabbitmq", "alerts: 2 ok, 0 failed"):
         assert expected in out
     assert "Keywords counted and thresholds" in out
-    assert f"http://127.0.0.1:15672/#/queues/{vhost}" in out
+    assert f"{management.url}/#/queues/{vhost}" in out
+    # Queue audit: nothing the system declared is a transient non-exclusive queue (refused by
+    # RabbitMQ 4.3), and no dead-letter queue depends on a broker default delivery limit.
+    queues = management.queues(vhost)
+    assert queues, "the demo vhost holds the demo's queues"
+    transient = [q["name"] for q in queues if not q["durable"] and not q["exclusive"]]
+    assert transient == [], f"queues neither durable nor exclusive: {transient}"
+    major = int(management.overview()["rabbitmq_version"].split(".")[0])
+    for queue in (q for q in queues if q["name"].endswith(".dlq")):
+        limit = queue["arguments"].get("x-delivery-limit")
+        assert limit == (-1 if major >= 4 else None), (queue["name"], queue["arguments"])
+    print(f"queue audit on RabbitMQ {major}.x: {len(queues)} queues, all durable or exclusive")
     # Everything the demo started is gone: processes, and the consumers on the queues.
     pids = started_pids(out)
     assert len(pids) == 3

@@ -89,6 +89,7 @@ def test_2_sigkill_one_pool_child_requeues_its_task(worker, diagnostics_app, led
     assert service.process.poll() is None, "the worker survives and replaces its child"
 
 
+@pytest.mark.broker_compat
 def test_5_task_that_always_kills_its_worker_is_dead_lettered_while_the_rest_flows(
     worker, base_settings, vhost, management, ledger
 ):

@@ -49,6 +49,7 @@ def test_newer_version_is_parked_naming_both_versions(old_consumer, task_setting
     assert "replay" in parked[0]["x-reason"]
 
 
+@pytest.mark.broker_compat
 def test_rolling_upgrade_parks_breaking_messages_then_replays_them(
     start_service, task_settings, management, vhost, tmp_path
 ):

@@ -5,14 +5,13 @@ import time
 
 import pytest
 from amqp.serialization import decode_properties_basic
-from celery.contrib.testing.worker import start_worker
 from celery_tasks.bulk import ConfirmTracker
 from celery_tasks.errors import InvalidArguments, PayloadTooLarge, PublishRefused
 from celery_tasks.fast_rpc import ContractRPCBackend
 from celery_tasks.messages import TaskMessageFactory
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import queue_depth
+from celery_tasks.testing import in_process_worker, queue_depth
 
 from celery_tasks import create_app, pools
 
@@ -141,6 +140,7 @@ def test_settings_and_command_line_options_beat_the_profile():
 # ------------------------------------------------------------------ against RabbitMQ
 
 
+@pytest.mark.broker_compat
 def test_delay_many_publishes_every_call_persistent_and_confirmed(task_settings, management, vhost):
     app = create_app([diagnostics.Echo], task_settings)
     calls = [{"text": f"n{n}", "number": n} for n in range(1200)]
@@ -173,6 +173,7 @@ def test_delay_many_reports_the_calls_the_broker_refuses(task_settings, manageme
     assert queue_depth(app, ECHO) == len(accepted)
 
 
+@pytest.mark.broker_compat
 def test_delay_sends_the_same_headers_as_celerys_send_path(task_settings, management, vhost):
     app = create_app([diagnostics.Echo], task_settings)
     direct = app.tasks[ECHO].delay(text="direct")
@@ -188,20 +189,22 @@ def test_delay_sends_the_same_headers_as_celerys_send_path(task_settings, manage
     assert messages["direct"]["reply_to"] == messages["celery"]["reply_to"]
 
 
+@pytest.mark.broker_compat
 def test_reply_queue_outlives_its_consumer_and_expires_when_unused(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     assert isinstance(app.backend, ContractRPCBackend)
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker(app):
         assert app.tasks[ECHO].delay(text="a").get(timeout=20).text == "a"
     reply = management.queue(vhost, app.backend.oid)
     assert reply["auto_delete"] is False
     assert reply["arguments"]["x-expires"] >= 300_000
 
 
+@pytest.mark.broker_compat
 def test_solo_worker_acks_each_task_after_its_result_is_confirmed(task_settings, management, vhost):
     app = create_app([Echo], task_settings)
     echo = app.tasks[ECHO]
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker(app):
         assert app.deferred_acks is not None, "a solo worker defers its acks to the result confirms"
         results = echo.delay_many([{"text": f"t{n}", "number": n} for n in range(300)])
         values = [result.get(timeout=30) for result in results]

@@ -102,7 +102,7 @@ class ContractRPCBackend(RPCBackend):  # type: ignore[misc]
     def binding(self) -> Queue:
         """The reply queue, named after this thread's app id."""
         expires = max(float(self.expires or 0), MIN_REPLY_QUEUE_EXPIRES)
-        return Queue(self.oid, self.exchange, self.oid, durable=False, auto_delete=False, expires=expires)
+        return Queue(self.oid, self.exchange, self.oid, durable=True, auto_delete=False, expires=expires)
 
     def store_result(
         self, task_id: str, result: Any, state: str, traceback: Any = None, request: Any = None, **kwargs: Any

@@ -47,8 +47,8 @@ def park(
     the message in its queue (redelivered later), never nowhere.
     """
     properties = {key: message.properties[key] for key in COPIED_PROPERTIES if message.properties.get(key)}
-    dlq = topology.dead_letter_queue(queue)
     with app.producer_or_acquire() as producer:
+        dlq = topology.dead_letter_queue(queue, topology.broker_major_version(producer.channel))
         producer.publish(
             message.body,
             exchange=dlq.exchange,

@@ -35,19 +35,43 @@ def task_queue(name: str, delivery_limit: int) -> Queue:
     return Queue(name, exchange, routing_key=name, durable=True, queue_arguments=arguments)
 
 
-def dead_letter_queue(name: str) -> Queue:
-    """The durable quorum queue holding the contract's parked messages."""
+#: ``x-delivery-limit`` meaning "no limit" on RabbitMQ 4 (where quorum queues default to 20).
+UNLIMITED_DELIVERIES = -1
+
+
+def dead_letter_queue(name: str, broker_major: int) -> Queue:
+    """The durable quorum queue holding the contract's parked messages, never dropping one.
+
+    RabbitMQ 4 gives every quorum queue a delivery limit of 20 unless told otherwise, and a
+    peeked (requeued) parked message counts as a delivery: without an explicit unlimited
+    limit a dead-letter queue would drop a message after 20 peeks. RabbitMQ 3.x has no
+    default limit, and reads -1 differently, so the argument is only given to 4.x.
+    """
     exchange = Exchange(dead_letter_exchange_name(name), type="direct", durable=True)
+    arguments: dict[str, Any] = {"x-queue-type": "quorum"}
+    if broker_major >= 4:
+        arguments["x-delivery-limit"] = UNLIMITED_DELIVERIES
     return Queue(
         dead_letter_queue_name(name),
         exchange,
         routing_key=dead_letter_queue_name(name),
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"},
+        queue_arguments=arguments,
     )
+
+
+def broker_major_version(channel: Any) -> int:
+    """The major version of the RabbitMQ a channel talks to (from the connection's server properties)."""
+    connection = getattr(channel, "connection", None)
+    properties = getattr(connection, "server_properties", None) or {}
+    version = properties.get("version", b"")
+    text = version.decode() if isinstance(version, bytes) else str(version)
+    head = text.split(".", 1)[0]
+    return int(head) if head.isdigit() else 4
 
 
 def declare(channel: Any, name: str, delivery_limit: int) -> None:
     """Declare a contract's dead-letter pair first, then its exchange and queue."""
-    for queue in (dead_letter_queue(name), task_queue(name, delivery_limit)):
+    dlq = dead_letter_queue(name, broker_major_version(channel))
+    for queue in (dlq, task_queue(name, delivery_limit)):
         queue.bind(channel).declare()

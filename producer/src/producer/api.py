@@ -34,12 +34,13 @@ from celery_tasks.errors import (
 )
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.settings import TaskSettings
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from producer import auth
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
 
@@ -300,6 +301,8 @@ def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) ->
 def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: ContractApp | None = None) -> FastAPI:
     """The FastAPI application: routes per contract, task status, contracts, health."""
     gateway = CeleryGateway(app or producer_app(task_settings), settings.api_tracked_tasks)
+    names = [contract.name for contract in ALL_CONTRACTS]
+    guard = auth.Guard.from_settings(settings, lambda task_id: gateway.call(gateway.status, task_id), names)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -312,6 +315,7 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
         summary="Send typed tasks to their queues and poll their typed results.",
         description=__doc__ or "",
         lifespan=lifespan,
+        dependencies=[Depends(guard)],  # every route: bearer key, scopes, limits (producer.auth)
     )
     api.state.gateway = gateway
 
@@ -345,9 +349,10 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
         return status
 
     @api.get("/contracts", tags=["contracts"])
-    async def contracts() -> list[dict[str, Any]]:
-        """Every contract: name, version, queue, implementing service and JSON schemas."""
-        return contract_rows()
+    async def contracts(request: Request) -> list[dict[str, Any]]:
+        """The contracts the caller's key may submit: name, version, queue, implementing service and JSON schemas."""
+        visible = guard.visible_contracts(request.state.caller)
+        return [row for row in contract_rows() if row["name"] in visible]
 
     @api.get("/healthz", response_model=Health, tags=["health"], responses={503: {"model": Health}})
     def healthz() -> JSONResponse:
@@ -360,4 +365,5 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
         return JSONResponse({"detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
     api.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
+    auth.install(api, guard)
     return api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from producer import commands_ops, commands_tasks
+from producer import commands_keys, commands_ops, commands_tasks
 
 app = typer.Typer(
     name="producer",
@@ -15,3 +15,4 @@ app = typer.Typer(
 
 commands_tasks.register(app)
 commands_ops.register(app)
+commands_keys.register(app)

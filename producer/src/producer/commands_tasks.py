@@ -156,14 +156,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (PRODUCER_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (PRODUCER_API_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API with uvicorn: POST /tasks/{name}, GET /tasks/{id}, /contracts, /healthz, /docs."""
+    """Serve the HTTP API with uvicorn: POST /tasks/{name}, GET /tasks/{id}, /contracts, /healthz, /docs.
+
+    Every route but /healthz needs a key (`producer keys create`) from PRODUCER_API_KEYS_FILE or PRODUCER_API_KEYS.
+    """
     overrides: dict[str, Any] = {}
     if host is not None:
         overrides["api_host"] = host
     if port is not None:
         overrides["api_port"] = port
     settings = _producer_settings(**overrides)
-    api = create_api(settings, _task_settings())
+    try:
+        api = create_api(settings, _task_settings())
+    except ProducerError as exc:
+        fail(str(exc), EXIT_USAGE)
     uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info", proxy_headers=False)
 
 

@@ -32,7 +32,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,6 +429,25 @@ class DeadLetterMover:
         _, count, _ = self.channel.queue_declare(queue=queue, passive=True)
         return int(count)
 
+    def requeue(self, tags: Iterable[int]) -> None:
+        """Give held messages back to their queue."""
+        for tag in tags:
+            self.channel.basic_reject(tag, requeue=True)
+
+    def settled_depth(self, queue: str, at_least: int) -> int:
+        """Ready messages in a queue once at least ``at_least`` of them are back (bounded by the confirm timeout).
+
+        Requeued messages and messages the broker dead-letters from staging reach a quorum queue
+        asynchronously (at-least-once dead-lettering confirms each move inside the broker), so a
+        count read at once may miss a message that is still on its way, though nothing is lost.
+        """
+        deadline = time.monotonic() + self.settings.confirm_timeout
+        count = self.depth(queue)
+        while count < at_least and time.monotonic() < deadline:
+            time.sleep(0.05)
+            count = self.depth(queue)
+        return count
+
     def get(self, queue: str) -> Any:
         """The next message of a queue, held unacknowledged, or None."""
         return self.channel.basic_get(queue=queue, no_ack=False)
@@ -472,7 +491,7 @@ def replay(
     task_id: str | None = None,
     journal_dir: Path | None = None,
     lock_timeout: float = 30.0,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
     contract: type[Contract[Any, Any]] | None = None,
 ) -> ReplayReport:
     """Move parked messages of a contract back to its queue (one ``task_id``, or all when it is None).
@@ -483,10 +502,10 @@ def replay(
     contract = contract or resolve_contract(name)
     journal = ReplayJournal.for_contract(journal_dir or default_journal_dir(), settings.vhost, contract.name)
     report = ReplayReport(contract=contract.name, found=task_id is None)
-    say = progress or (lambda _: None)
     with DeadLetterMover(settings, contract, journal, lock_timeout=lock_timeout) as mover:
-        produced = _recover(mover, journal, report, say)
-        held: list[int] = []
+        produced = _recover(mover, journal, report, progress)
+        held: list[tuple[int, str]] = []
+        parked_again: set[str] = set()
         budget = mover.depth(mover.dlq)
         try:
             while budget > 0:
@@ -502,12 +521,12 @@ def replay(
                 if key in produced or (
                     task_id is not None and this_id != task_id and journal.phase(key) not in DONE_PHASES
                 ):
-                    held.append(message.delivery_tag)
+                    held.append((message.delivery_tag, key))
                     continue
                 if journal.phase(key) in DONE_PHASES:
                     _remove_leftover(mover, journal, message, key)
                     report.leftovers.append(this_id)
-                    say(f"removed {this_id}: a copy of a message replay had already moved")
+                    progress(f"removed {this_id}: a copy of a message replay had already moved")
                     continue
                 refusal = check_message(contract, found, body, str(message.properties.get("content_type", "")))
                 if refusal is None:
@@ -518,17 +537,18 @@ def replay(
                 _move(mover, journal, message, key, new_headers, destination)
                 if refusal is None:
                     report.moved.append(this_id)
-                    say(f"replayed {this_id}")
+                    progress(f"replayed {this_id}")
                 else:
                     report.refused.append((this_id, refusal[1]))
-                    say(f"refused {this_id}: {refusal[0]}: {refusal[1].splitlines()[0]}")
+                    parked_again.add(message_key(this_id, new_headers))
+                    progress(f"refused {this_id}: {refusal[0]}: {refusal[1].splitlines()[0]}")
                 if task_id is not None:
                     report.found = True
                     break
         finally:
-            for tag in held:
-                mover.channel.basic_reject(tag, requeue=True)
-        report.remaining = mover.depth(mover.dlq)
+            mover.requeue(tag for tag, _ in held)
+        # Everything held is requeued and every refused copy is on its way back: count once they are in.
+        report.remaining = mover.settled_depth(mover.dlq, len(held) + len(parked_again - {key for _, key in held}))
         journal.compact()
     return report
 

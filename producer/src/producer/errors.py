@@ -13,3 +13,7 @@ class ProducerConfigError(ProducerError):
 
 class DemoError(ProducerError):
     """Raised when the demo cannot start one of its parts or ends without an alert mail."""
+
+
+class KeysFileError(ProducerError):
+    """Raised when the API keys file is missing, unreadable or invalid, or names no such key."""

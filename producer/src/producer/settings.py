@@ -8,7 +8,8 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from limits import parse as parse_rate
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from producer.errors import ProducerConfigError
@@ -49,6 +50,14 @@ class ProducerSettings(BaseSettings):
     api_port: int = Field(8000, ge=0, le=65535)
     api_max_body_bytes: int = Field(1_048_576, ge=64, description="Largest request body the API reads.")
     api_tracked_tasks: int = Field(10_000, ge=1, description="Task ids the API remembers for GET /tasks/{id}.")
+    api_keys_file: Path | None = Field(
+        None, description="JSON keys file (hashes only) of `producer keys`; re-read when it changes."
+    )
+    api_keys: SecretStr | None = Field(None, description="The keys file's content, for an environment secret.")
+    api_rate_limit: str = Field("600/minute", description="Requests per key unless the key sets its own rate.")
+    api_rate_storage: str = Field("memory://", description="Where rate counters live (redis://... to share them).")
+    api_max_in_flight: int = Field(1000, ge=1, description="Unfinished tasks per key unless the key sets its own cap.")
+    api_in_flight_retry_after: int = Field(5, ge=1, description="Retry-After seconds of a refusal at the cap.")
     health_queues: CommaList = Field(
         default_factory=lambda: list(PIPELINE_QUEUES), description="Queues /healthz requires a consumer on."
     )
@@ -65,6 +74,15 @@ class ProducerSettings(BaseSettings):
     def _check_daily_at(cls, value: str) -> str:
         if not DAILY_AT.match(value):
             raise ValueError(f"daily_at must be HH:MM on a 24-hour clock, not {value!r}")
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"must read like '600/minute' or '10/second', not {value!r}") from None
         return value
 
     @field_validator("timezone")
