@@ -209,7 +209,7 @@ class Project(System):
         from celery_tasks.settings import load_settings
         from celery_tasks.tasks.diagnostics import Echo
 
-        self.settings = load_settings().with_vhost(vhost)
+        self.settings = load_settings(broker_url=self.broker_url, management_url=procs.MANAGEMENT_URL)
         self.app = create_app([Echo], self.settings)
         self.task = self.app.tasks[Echo.name]
 

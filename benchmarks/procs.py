@@ -154,8 +154,8 @@ def broker_pid() -> int | None:
         try:
             if (entry / "comm").read_text().strip() != "beam.smp":
                 continue
-            if node:
-                if node.encode() in (entry / "cmdline").read_bytes():
+            if node:  # RabbitMQ passes its node name in the environment
+                if f"RABBITMQ_NODENAME={node}".encode() in (entry / "environ").read_bytes().split(b"\0"):
                     return int(entry.name)
             elif entry.stat().st_uid == pwd.getpwnam("rabbitmq").pw_uid:
                 return int(entry.name)
