@@ -112,10 +112,10 @@ class TaskSettings(BaseSettings):
         redacted = []
         for url in broker_urls(self.broker_url):
             parts = urlsplit(url)
+            netloc = parts.netloc
             if parts.password is not None:
-                netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-                url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-            redacted.append(url)
+                netloc = netloc.replace(f":{parts.password}@", ":***@")
+            redacted.append(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
         return ";".join(redacted)
 
 
