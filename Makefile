@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics
 
-.PHONY: help bootstrap broker broker4 postgres test unit system lint demo bench clean cluster-test
+.PHONY: help bootstrap broker broker4 postgres mariadb redis fonts services test unit system lint demo bench clean cluster-test
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on local defaults"
@@ -24,14 +24,26 @@ broker4:
 postgres:
 	@scripts/ensure_postgres.sh
 
-unit: bootstrap broker postgres
+mariadb:
+	@scripts/ensure_mariadb.sh
+
+redis:
+	@scripts/ensure_redis.sh
+
+fonts:
+	@scripts/ensure_fonts.sh
+
+# Everything the tests need, installed and started when missing.
+services: bootstrap broker broker4 postgres mariadb redis fonts
+
+unit: services
 	@status=0; for p in $(PACKAGES); do \
 	  echo "=== $$p"; (cd $$p && ../$(VENV)/pytest -q) || status=1; done; exit $$status
 
-system: bootstrap broker postgres
+system: services
 	@echo "=== system tests"; $(VENV)/pytest -q tests
 
-test: bootstrap broker broker4 postgres
+test: services
 	@scripts/run_tests.sh
 
 lint: bootstrap
@@ -41,16 +53,17 @@ lint: bootstrap
 	$(VENV)/lint-imports
 	$(VENV)/celery-tasks schema check --require-current
 
-demo: bootstrap broker
+demo: bootstrap broker fonts
 	$(VENV)/producer demo
 
-bench: bootstrap broker
+bench: bootstrap broker postgres redis
 ifeq ($(BROKER),4)
 	@scripts/ensure_rabbitmq4.sh
 	BENCH_AMQP_HOST=127.0.0.1:5673 BENCH_MANAGEMENT_URL=http://127.0.0.1:15673 BENCH_BROKER_NODE=rabbit4@localhost \
 	  $(VENV)/python benchmarks/bench.py --output benchmarks/results-rabbitmq4.json
 else
 	$(VENV)/python benchmarks/bench.py
+	$(VENV)/python benchmarks/stores_bench.py
 endif
 
 cluster-test: bootstrap

@@ -20,9 +20,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,9 @@ class Project(System):
         from celery_tasks.settings import load_settings
         from celery_tasks.tasks.diagnostics import Echo
 
+        from celery_tasks import tracing
+
+        tracing.setup("bench-client")  # only when OTEL_* variables ask for it (the tracing rows)
         self.settings = load_settings(broker_url=self.broker_url, management_url=procs.MANAGEMENT_URL)
         self.app = create_app([Echo], self.settings)
         self.task = self.app.tasks[Echo.name]
@@ -285,7 +290,9 @@ def client_system(system: System, args: argparse.Namespace, log_dir: Path) -> di
         submit.append(args.tasks / timed(lambda: system.send_many(args.tasks)))
         system.purge()
     out["submit_per_s"] = med(submit)
-    system.extra(args, out)
+    lean = os.environ.get("BENCH_LEAN") == "1"  # the tracing off/on pair: e2e and round trips only
+    if not lean:
+        system.extra(args, out)
 
     worker = system.worker(log_dir)
     try:
@@ -324,7 +331,7 @@ def client_system(system: System, args: argparse.Namespace, log_dir: Path) -> di
         out["worker_processes"] = len(procs.tree(worker.pid))
     finally:
         worker.stop()
-    if isinstance(system, Project):
+    if isinstance(system, Project) and not lean:
         out["all_queues_worker"] = all_queues_figures(system, args, log_dir)
     return out
 
@@ -360,7 +367,9 @@ def all_queues_figures(system: Project, args: argparse.Namespace, log_dir: Path)
 # ---------------------------------------------------------------- orchestration
 
 
-def run_client(system: str, vhost: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+def run_client(
+    system: str, vhost: str, args: argparse.Namespace, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Measure one system from a fresh process and return its figures."""
     argv = [
         sys.executable,
@@ -386,6 +395,7 @@ def run_client(system: str, vhost: str, args: argparse.Namespace, log_dir: Path)
         **os.environ,
         "BENCH_OURS_ENV": json.dumps(dict(args.ours_env)),
         "BENCH_OURS_ARGS": json.dumps(args.ours_arg),
+        **(extra_env or {}),
     }
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, env=env)
@@ -394,6 +404,79 @@ def run_client(system: str, vhost: str, args: argparse.Namespace, log_dir: Path)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures
+
+
+class TraceSink:
+    """An OTLP/HTTP endpoint on loopback that accepts spans and drops them: the cost measured is the services' own."""
+
+    def __init__(self) -> None:
+        sink = self
+        self.requests = 0
+        self.bytes = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                sink.bytes += len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                sink.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def env(self) -> dict[str, str]:
+        """Environment that switches tracing on, exporting here."""
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.server.server_address[1]}"}
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def tracing_pair(vhost: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    """Ours measured with tracing off, then on (spans exported to a local sink), in the same run."""
+    lean = {"BENCH_LEAN": "1"}
+    off = run_client("ours", vhost, args, log_dir, {**lean, "OTEL_SDK_DISABLED": "true"})
+    sink = TraceSink()
+    try:
+        on = run_client("ours", vhost, args, log_dir, {**lean, **sink.env()})
+    finally:
+        sink.close()
+    return {
+        "off": off,
+        "on": on,
+        "exported_requests": sink.requests,
+        "exported_bytes": sink.bytes,
+        "e2e_on_vs_off": ratio(on["e2e_per_s"], off["e2e_per_s"]),
+        "rtt_p50_on_vs_off": ratio(on["rtt_p50_ms"], off["rtt_p50_ms"]),
+        "rtt_p99_on_vs_off": ratio(on["rtt_p99_ms"], off["rtt_p99_ms"]),
+    }
+
+
+TRACING_ROWS = (
+    ("end-to-end, tasks/s", "e2e_per_s", "{:,.0f}"),
+    ("bulk submit, tasks/s", "submit_per_s", "{:,.0f}"),
+    ("round trip p50, ms", "rtt_p50_ms", "{:.2f}"),
+    ("round trip p99, ms", "rtt_p99_ms", "{:.2f}"),
+    ("worker CPU per task, us", "worker_cpu_us_per_task", "{:.0f}"),
+    ("producer CPU per task, us", "producer_cpu_us_per_task", "{:.0f}"),
+)
+
+
+def tracing_table(pair: dict[str, Any]) -> str:
+    """A markdown table of this project with tracing off and on."""
+    lines = ["| figure | tracing off | tracing on | on / off |", "|---|---:|---:|---:|"]
+    for label, key, fmt in TRACING_ROWS:
+        off, on = pair["off"].get(key), pair["on"].get(key)
+        if isinstance(off, int | float) and isinstance(on, int | float):
+            lines.append(f"| {label} | {fmt.format(off)} | {fmt.format(on)} | {ratio(on, off):.2f}x |")
+    return "\n".join(lines)
 
 
 def client_main(args: argparse.Namespace) -> None:
@@ -512,7 +595,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repetitions; figures are medians")
     parser.add_argument("--rtt", type=int, default=1000, help="sequential round trips per repetition")
     parser.add_argument("--batch", type=int, default=500, help="confirm batch of the raw publisher")
-    parser.add_argument("--only", choices=["raw", "celery", "ours"], action="append", help="measure only these")
+    parser.add_argument(
+        "--only",
+        choices=["raw", "celery", "ours", "tracing"],
+        action="append",
+        help="measure only these ('tracing': ours with tracing off, then on)",
+    )
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
     parser.add_argument(
         "--ours-env",
@@ -543,9 +631,12 @@ def main() -> None:
     figures: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="ct-bench-") as log_dir:
-            for system in args.only or ["raw", "celery", "ours"]:
+            for system in args.only or ["raw", "celery", "ours", "tracing"]:
                 print(f"measuring {system} ...", flush=True)
-                figures[system] = run_client(system, vhost, args, Path(log_dir))
+                if system == "tracing":
+                    figures[system] = tracing_pair(vhost, args, Path(log_dir))
+                else:
+                    figures[system] = run_client(system, vhost, args, Path(log_dir))
                 print(json.dumps(figures[system], indent=None), flush=True)
     finally:
         management.delete_vhost(vhost)
@@ -574,6 +665,9 @@ def main() -> None:
                 f"tasks/s end to end ({prefork['e2e_per_s'] / figures['celery']['e2e_per_s']:.2f}x Celery), "
                 f"round trip p50 {prefork['rtt_p50_ms']:.2f} ms, p99 {prefork['rtt_p99_ms']:.2f} ms"
             )
+    if "tracing" in figures:
+        print("\n" + tracing_table(figures["tracing"]))
+        report["tracing_table_markdown"] = tracing_table(figures["tracing"])
     report.update(figures)
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.output} in {report['seconds']} s")

@@ -273,8 +273,34 @@ def test_ports_are_published_on_loopback_only(services):
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
-            published[name] = int(port.split(":")[1])
-    assert published == {"rabbitmq": 15672, "mailpit": 8025, "producer-api": 8000, "flower": 5555}
+            published[name] = int(port.split(":")[1].split("-")[0])  # a range: one port per replica
+    assert published == {"rabbitmq": 15672, "mailpit": 8025, "producer-api": 8000, "flower": 5555, "jaeger": 16686}
+
+
+def test_every_service_exports_traces_to_the_collector_and_jaeger_shows_them(services):
+    collector = yaml.safe_load((DEPLOY / "otel" / "collector.yaml").read_text())
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert collector["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
+    for name, service in services.items():
+        if service.get("command", [None])[0] in {*CONSUMERS, "consumer-diagnostics", "producer"}:
+            environment = service["environment"]
+            assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318", name
+            assert "CELERY_TASKS_LOG_FORMAT" in environment, name
+
+
+def test_the_api_runs_two_replicas_on_the_shared_result_store(services):
+    api = services["producer-api"]
+    assert api["deploy"]["replicas"] == 2
+    assert api["ports"] == ["127.0.0.1:8000-8001:8000"]
+    store = api["environment"]["CELERY_TASKS_RESULT_BACKEND"]
+    assert store.startswith("redis://:${REDIS_PASSWORD:?") and store.endswith("@redis:6379/0")
+    for name, service in services.items():  # workers and producers must all use the same store
+        if "CELERY_TASKS_BROKER_URL" in service.get("environment", {}) and name != "flower":
+            assert service["environment"].get("CELERY_TASKS_RESULT_BACKEND") == store, name
+    redis = services["redis"]
+    assert "$$REDIS_PASSWORD" in " ".join(redis["command"]) and "redis-data:/data" in redis["volumes"]
+    assert redis["deploy"]["resources"]["limits"]["memory"] and redis["healthcheck"]["test"]
 
 
 def test_flower_requires_a_login(services):

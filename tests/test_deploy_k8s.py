@@ -294,3 +294,16 @@ def test_only_consumers_and_producer_reach_rabbitmq_over_amqp():
                 assert rule["ports"], "another namespace reaches one named port, not all of them"
             else:
                 assert source == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "rabbitmq"}}}
+
+
+def test_every_deployment_uses_the_shared_result_store_and_the_api_runs_two_replicas():
+    assert named("Deployment", "producer-api")["spec"]["replicas"] == 2
+    for deployment in of_kind("Deployment"):
+        env = {e["name"]: e for e in container_of(deployment)["env"]}
+        assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-password", "key": "password"}
+        assert env["CELERY_TASKS_RESULT_BACKEND"]["value"] == "redis://:$(REDIS_PASSWORD)@redis.celery-tasks.svc:6379/0"
+        assert list(env).index("REDIS_PASSWORD") < list(env).index("CELERY_TASKS_RESULT_BACKEND"), "$(VAR) needs order"
+    redis = named("StatefulSet", "redis")
+    container = redis["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"]["memory"] and container["livenessProbe"]
+    assert named("Service", "redis")["spec"]["ports"][0]["port"] == 6379

@@ -3,16 +3,19 @@
 import json
 import os
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import kombu
 import pytest
+import replay_crash
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.testing import entry_point, queue_depth, settings_env, wait_for_parked
 
 from celery_tasks import create_app
 
+CRASH_LAUNCHER = Path(__file__).parent / "replay_crash.py"
 SLEEP = "diagnostics.sleep"
 SLEEP_DLQ = "diagnostics.sleep.dlq"
 ECHO_DLQ = "diagnostics.echo.dlq"
@@ -35,11 +38,11 @@ def run_producer(task_settings, tmp_path):
     env = {**settings_env(task_settings), "PRODUCER_REPLAY_JOURNAL_DIR": str(tmp_path / "journal"), "COLUMNS": "200"}
 
     def run(*args, crash=None, stdin=None):
-        extra = {"PRODUCER_REPLAY_CRASH_AFTER": crash} if crash else {}
+        command = [sys.executable, str(CRASH_LAUNCHER), crash] if crash else [entry_point("producer")]
         return subprocess.run(
-            [entry_point("producer"), *args],
+            [*command, *args],
             check=False,
-            env={**os.environ, **env, **extra},
+            env={**os.environ, **env},
             input=stdin,
             capture_output=True,
             text=True,
@@ -226,3 +229,11 @@ def test_unknown_contract_is_a_clear_error(run_producer):
     result = run_producer("dlq", "list", "diagnostics.ecoh")
     assert result.returncode == 1
     assert "unknown task name 'diagnostics.ecoh'" in result.stderr and "diagnostics.echo" in result.stderr
+
+
+def test_crash_injector_parses_and_refuses_bad_specs():
+    injector = replay_crash.CrashInjector("2:staged")
+    injector.reached("staged")  # the first time passes
+    assert injector.counts == {"staged": 1}
+    with pytest.raises(ValueError, match="phase among got, published"):
+        replay_crash.CrashInjector("2:sometime")

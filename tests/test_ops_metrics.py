@@ -70,20 +70,53 @@ def test_prefork_worker_metrics_add_up_across_short_lived_children(start_service
         if parked >= 6 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert value(samples, "celery_tasks_tasks_received_total", contract=Echo.name) == 8
-    assert value(samples, "celery_tasks_tasks_received_total", contract=Crash.name) == 3
-    assert value(samples, "celery_tasks_tasks_total", contract=Echo.name, outcome="succeeded") == 6
-    assert value(samples, "celery_tasks_tasks_total", contract=Echo.name, outcome="failed") == 2
-    assert value(samples, "celery_tasks_tasks_total", contract=Crash.name, outcome="failed") == 3
-    assert value(samples, "celery_tasks_tasks_total", contract=Crash.name, outcome="succeeded") == 0
+    assert value(samples, "celery_tasks_tasks_received_total", contract=Echo.name, version=str(Echo.version)) == 8
+    assert value(samples, "celery_tasks_tasks_received_total", contract=Crash.name, version=str(Crash.version)) == 3
+    assert (
+        value(samples, "celery_tasks_tasks_total", contract=Echo.name, version=str(Echo.version), outcome="succeeded")
+        == 6
+    )
+    assert (
+        value(samples, "celery_tasks_tasks_total", contract=Echo.name, version=str(Echo.version), outcome="failed") == 2
+    )
+    assert (
+        value(samples, "celery_tasks_tasks_total", contract=Crash.name, version=str(Crash.version), outcome="failed")
+        == 3
+    )
+    assert (
+        value(samples, "celery_tasks_tasks_total", contract=Crash.name, version=str(Crash.version), outcome="succeeded")
+        == 0
+    )
     dead = "celery_tasks_dead_lettered_total"
-    assert value(samples, dead, contract=Crash.name, error_type="RequestedFailure", via="parked") == 3
-    assert value(samples, dead, contract=Echo.name, error_type="InvalidArguments", via="parked") == 2
-    assert value(samples, dead, contract=Echo.name, error_type="NotRegistered", via="parked") == 1
-    assert value(samples, "celery_tasks_task_runtime_seconds_count", contract=Echo.name) == 8
-    assert value(samples, "celery_tasks_task_runtime_seconds_count", contract=Crash.name) == 3
-    assert value(samples, "celery_tasks_task_runtime_seconds_bucket", contract=Echo.name, le="+Inf") == 8
-    assert value(samples, "celery_tasks_task_runtime_seconds_sum", contract=Echo.name) > 0
+    assert (
+        value(
+            samples, dead, contract=Crash.name, version=str(Crash.version), error_type="RequestedFailure", via="parked"
+        )
+        == 3
+    )
+    assert (
+        value(samples, dead, contract=Echo.name, version=str(Echo.version), error_type="InvalidArguments", via="parked")
+        == 2
+    )
+    assert (
+        value(samples, dead, contract=Echo.name, version=str(Echo.version), error_type="NotRegistered", via="parked")
+        == 1
+    )
+    assert value(samples, "celery_tasks_task_runtime_seconds_count", contract=Echo.name, version=str(Echo.version)) == 8
+    assert (
+        value(samples, "celery_tasks_task_runtime_seconds_count", contract=Crash.name, version=str(Crash.version)) == 3
+    )
+    assert (
+        value(
+            samples,
+            "celery_tasks_task_runtime_seconds_bucket",
+            contract=Echo.name,
+            version=str(Echo.version),
+            le="+Inf",
+        )
+        == 8
+    )
+    assert value(samples, "celery_tasks_task_runtime_seconds_sum", contract=Echo.name, version=str(Echo.version)) > 0
     info = [key for key in samples if key[0] == "celery_tasks_contract_info"]
     assert {dict(labels)["contract"] for _, labels in info} >= {Echo.name, Crash.name, "diagnostics.sleep"}
     assert all(dict(labels)["version"] == "1" for _, labels in info)
@@ -148,10 +181,15 @@ def test_retries_are_counted(tmp_path, task_settings, management, vhost, start_s
     results = [app.tasks[Flaky.name].delay(attempts=3) for _ in range(2)]
     assert [r.get(timeout=60).runs for r in results] == [3, 3]
     samples = scrape(port)
-    assert value(samples, "celery_tasks_task_retries_total", contract=Flaky.name) == 4
-    assert value(samples, "celery_tasks_tasks_total", contract=Flaky.name, outcome="succeeded") == 2
-    assert value(samples, "celery_tasks_task_runtime_seconds_count", contract=Flaky.name) == 6
-    assert value(samples, "celery_tasks_tasks_received_total", contract=Flaky.name) == 6
+    assert value(samples, "celery_tasks_task_retries_total", contract=Flaky.name, version=str(Flaky.version)) == 4
+    assert (
+        value(samples, "celery_tasks_tasks_total", contract=Flaky.name, version=str(Flaky.version), outcome="succeeded")
+        == 2
+    )
+    assert (
+        value(samples, "celery_tasks_task_runtime_seconds_count", contract=Flaky.name, version=str(Flaky.version)) == 6
+    )
+    assert value(samples, "celery_tasks_tasks_received_total", contract=Flaky.name, version=str(Flaky.version)) == 6
 
 
 @pytest.fixture

@@ -16,9 +16,6 @@ import httpx
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.testing import entry_point
-from fastapi.testclient import TestClient
-from producer.api import create_api
-from producer.settings import load_producer_settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import ApiServers
@@ -190,28 +187,20 @@ def test_in_flight_cap_refuses_until_tasks_finish(servers, start_service):
         assert capped.post("/tasks/diagnostics.echo", json={"text": "after"}).status_code == 202
 
 
-def test_cancel_needs_the_cancel_scope(tmp_path, task_settings, monkeypatch):
-    """A DELETE /tasks/{id} route (issue 16 adds the real one) is guarded like every route, in-process."""
-    servers = ApiServers(tmp_path, task_settings, {})
+def test_cancel_needs_the_cancel_scope(servers):
     cancel_key = servers.keys.create("canceller", submit=["crawler.*"], cancel=["crawler.crawl_feed"])
-    monkeypatch.setenv("PRODUCER_API_KEYS_FILE", str(servers.keys.path))
-    api = create_api(load_producer_settings(), task_settings)
-    cancelled: list[str] = []
-
-    async def cancel(task_id: str) -> dict[str, str]:
-        cancelled.append(task_id)
-        return {"task_id": task_id}
-
-    api.add_api_route("/tasks/{task_id}", cancel, methods=["DELETE"])
-    with TestClient(api, headers={"Authorization": f"Bearer {cancel_key}"}) as client:
-        page = client.post("/tasks/crawler.fetch_page", json={"url": "http://example.org/"}).json()["task_id"]
-        feed = client.post("/tasks/crawler.crawl_feed", json={"feed_url": "http://example.org/f"}).json()["task_id"]
-        refused = client.delete(f"/tasks/{page}")
-        assert refused.status_code == 403
-        assert refused.json()["detail"].endswith("may not cancel crawler.fetch_page tasks (outside its scopes)")
-        assert client.delete(f"/tasks/{feed}").status_code == 200
-        assert_bare_401(client.delete(f"/tasks/{feed}", headers={"Authorization": "Bearer nope"}))
-    assert cancelled == [feed]
+    client, _ = servers.start(key=cancel_key)
+    page = client.post("/tasks/crawler.fetch_page", json={"url": "http://example.org/"}).json()["task_id"]
+    feed = client.post("/tasks/crawler.crawl_feed", json={"feed_url": "http://example.org/f"}).json()["task_id"]
+    refused = client.delete(f"/tasks/{page}")
+    assert refused.status_code == 403
+    assert refused.json()["detail"].endswith("may not cancel crawler.fetch_page tasks (outside its scopes)")
+    with bare(client, {"Authorization": "Bearer nope"}) as stranger:
+        assert_bare_401(stranger.delete(f"/tasks/{feed}"))
+    cancelled = client.delete(f"/tasks/{feed}")  # queued (no crawler runs here): it will never run
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "REVOKED"
+    assert client.get(f"/tasks/{page}").json()["state"] == "PENDING", "the refused cancel changed nothing"
 
 
 def test_no_log_nor_answer_carries_key_material(servers, tmp_path):

@@ -1,5 +1,7 @@
 """`producer demo` end to end (what `make demo` runs), and that it stops everything it started when interrupted."""
 
+import email
+import email.policy
 import re
 import signal
 import subprocess
@@ -87,6 +89,27 @@ def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, manag
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(path.name for path in (output / "mail").glob("*.eml")) == [path.name for path in mails]
     assert "alerts: 2 ok, 0 failed" in again.stdout  # a fresh database: sent again, not duplicates
+
+
+def test_chinese_demo_ends_with_a_mail_whose_chart_shows_the_chinese_keyword(tmp_path, vhost):
+    output = tmp_path / "demo-zh"
+    result = subprocess.run(
+        [entry_point("producer"), "demo", "--language", "zh", "--output", str(output), "--vhost", vhost],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = " ".join(result.stdout.split())
+    assert "alerts: 2 ok, 0 failed" in out, out
+    assert "台风" in out and "芯片" in out
+    mails = sorted((output / "mail").glob("*.eml"))
+    assert len(mails) == 2
+    subjects = [email.message_from_bytes(m.read_bytes(), policy=email.policy.default)["Subject"] for m in mails]
+    assert any("台风" in subject for subject in subjects), subjects
+    for mail in mails:
+        assert [size > 1000 for _, size in png_attachments(mail)] == [True]
 
 
 def test_interrupted_demo_stops_every_process_it_started(tmp_path, vhost):

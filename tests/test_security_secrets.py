@@ -4,6 +4,7 @@ Every test uses a password that appears nowhere else, so a plain substring searc
 logs and messages is a complete check.
 """
 
+import json
 import subprocess
 import sys
 import time
@@ -37,11 +38,12 @@ def broker_user(management, vhost, base_settings):
     management.delete_user(name)
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_working_worker_logs_no_password_even_at_debug_level(
-    start_service, task_settings, broker_user, management, vhost
+    start_service, task_settings, broker_user, management, vhost, log_format
 ):
     _, password, url = broker_user
-    settings = task_settings.model_copy(update={"broker_url": url})
+    settings = task_settings.model_copy(update={"broker_url": url, "log_format": log_format})
     worker = start_service(
         [entry_point("consumer-diagnostics"), "--concurrency=1", "--loglevel=DEBUG"],
         ["diagnostics.echo", "diagnostics.crash"],
@@ -56,6 +58,10 @@ def test_a_working_worker_logs_no_password_even_at_debug_level(
     log = worker.log_text()
     assert ":**@" in log, "the worker shows its broker URL, masked"
     assert password not in log
+    if log_format == "json":
+        entries = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line is JSON
+        assert any(entry["level"] == "DEBUG" for entry in entries)
+        assert not any(password in json.dumps(entry) for entry in entries)
 
 
 @pytest.mark.parametrize("fault", ["nothing-listening", "wrong-password"])

@@ -1,4 +1,4 @@
-"""Fixtures: a real SMTP server on loopback (aiosmtpd), TLS material, SQLite and PostgreSQL databases."""
+"""Fixtures: a real SMTP server on loopback (aiosmtpd), TLS material, SQLite, PostgreSQL and MariaDB databases."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from celery_tasks.storage import create_schema, make_engine
+from celery_tasks.storage import create_schema, make_engine, scratch_database
 from celery_tasks.tasks.alert import SendAlertArgs
 from celery_tasks.tasks.etl import DailyCount
 from consumer_alert.settings import AlertSettings
@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, create_engine, text
 
 POSTGRES_ADMIN_URL = os.environ.get("ALERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_ADMIN_URL = os.environ.get("ALERT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret-pw"
 
 
@@ -231,14 +232,28 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The shared tables on a fresh SQLite file, or in a fresh PostgreSQL database dropped afterwards."""
+    """The shared tables on a fresh SQLite file, or in a fresh PostgreSQL or MariaDB database dropped afterwards."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
         create_schema(engine)
         yield engine
         engine.dispose()
+        return
+    if request.param == "mysql":
+        try:
+            scratch = scratch_database(MYSQL_ADMIN_URL, prefix="alert_test")
+            url = scratch.__enter__()
+        except Exception as exc:
+            pytest.fail(f"MariaDB is needed at {MYSQL_ADMIN_URL} (set ALERT_TEST_MYSQL_URL, make mariadb): {exc}")
+        try:
+            engine = make_engine(url)
+            create_schema(engine)
+            yield engine
+            engine.dispose()
+        finally:
+            scratch.__exit__(None, None, None)
         return
     admin: Engine = request.getfixturevalue("postgres_admin")
     name = f"alert_test_{uuid.uuid4().hex[:12]}"

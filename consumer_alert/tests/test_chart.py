@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import warnings
 
 import pytest
 from consumer_alert.chart import (
@@ -119,3 +120,18 @@ def test_an_unwritable_chart_folder_is_a_clear_error(tmp_path):
 def test_png_size_refuses_what_is_not_a_png():
     with pytest.raises(ChartError):
         png_size(b"GIF89a" + b"\x00" * 30)
+
+
+@pytest.mark.parametrize("keyword", ["拉面", "ラーメン", "라면", "人工智能 AI 芯片"])
+def test_cjk_keywords_are_drawn_with_every_glyph(keyword):
+    chart = AlertChart.from_counts(keyword, DAY, 31, 14.5, quiet_history())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for a missing glyph
+        png = render_png(chart)
+    assert png_size(png) == (1000, 500)
+
+
+def test_without_the_cjk_fallback_the_missing_glyphs_are_noticed():
+    chart = AlertChart.from_counts("拉面", DAY, 31, 14.5, quiet_history())
+    with pytest.warns(UserWarning, match="Glyph .* missing"):
+        render_png(chart, fonts=["DejaVu Sans"])

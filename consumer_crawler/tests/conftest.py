@@ -1,4 +1,4 @@
-"""Fixtures: the generated site on loopback, crawler settings for tests, SQLite and PostgreSQL stores."""
+"""Fixtures: the generated site on loopback, crawler settings for tests, SQLite, PostgreSQL and MariaDB stores."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from celery_tasks.storage import scratch_database
 from consumer_crawler.crawlers import CrawlContext
 from consumer_crawler.http import HttpClient
 from consumer_crawler.session import ApiSession
@@ -14,8 +15,10 @@ from consumer_crawler.settings import CrawlerSettings
 from consumer_crawler.site import CrawlerTestSite
 from consumer_crawler.store import DocumentStore, crawler_engine
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 POSTGRES_ADMIN_URL = os.environ.get("CRAWLER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_ADMIN_URL = os.environ.get("CRAWLER_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
 def _make_settings(**overrides: object) -> CrawlerSettings:
@@ -77,11 +80,21 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A scratch MariaDB/MySQL database (utf8mb4) for this test session, dropped at the end."""
+    try:
+        with scratch_database(MYSQL_ADMIN_URL, prefix="crawler_test") as url:
+            yield url
+    except OperationalError as exc:
+        pytest.fail(f"MariaDB at {MYSQL_ADMIN_URL} is needed for the storage tests (make mariadb): {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'crawler.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[request.param]))
 
 
 @pytest.fixture
@@ -92,6 +105,9 @@ def store(database_url: str) -> Iterator[DocumentStore]:
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("TRUNCATE documents RESTART IDENTITY CASCADE"))
+    elif engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            connection.execute(text("TRUNCATE documents"))
     yield document_store
     engine.dispose()
 

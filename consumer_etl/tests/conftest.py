@@ -1,4 +1,4 @@
-"""Fixtures: an empty database per test, on SQLite and on the machine's PostgreSQL."""
+"""Fixtures: an empty database per test, on SQLite and on the machine's PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import OperationalError
 
 POSTGRES_ADMIN_URL = os.environ.get("ETL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_ADMIN_URL = os.environ.get("ETL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 _serial = itertools.count()
 
 
@@ -28,17 +29,29 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is needed at {POSTGRES_ADMIN_URL} (ETL_TEST_POSTGRES_URL): {exc}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A scratch MariaDB/MySQL database (utf8mb4) for the whole run, dropped at the end."""
+    try:
+        with scratch_database(MYSQL_ADMIN_URL, prefix="etl_test") as url:
+            yield url
+    except OperationalError as exc:
+        pytest.fail(f"MariaDB is needed at {MYSQL_ADMIN_URL} (ETL_TEST_MYSQL_URL, make mariadb): {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on empty shared tables: a SQLite file, or the scratch PostgreSQL database."""
+    """An engine on empty shared tables: a SQLite file, or the scratch PostgreSQL or MariaDB database."""
     if request.param == "sqlite":
         database = make_engine(f"sqlite:///{tmp_path / 'etl.db'}")
     else:
-        database = make_engine(request.getfixturevalue("postgres_url"))
+        database = make_engine(
+            request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[request.param])
+        )
         Base.metadata.drop_all(database)
     create_schema(database)
     yield database
-    if request.param == "postgresql":
+    if request.param != "sqlite":
         Base.metadata.drop_all(database)
     database.dispose()
 

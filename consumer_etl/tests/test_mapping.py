@@ -1,6 +1,7 @@
-"""Keyword mapping on a real database (SQLite and PostgreSQL): counts, reruns, keyword changes."""
+"""Keyword mapping on a real database (SQLite, PostgreSQL, MariaDB): counts, reruns, keyword changes."""
 
 import datetime as dt
+import threading
 
 from celery_tasks.storage import Document, KeywordCount, TrackedKeyword
 from consumer_etl.keywords import build_matcher, load_keywords, sync_keywords
@@ -132,3 +133,42 @@ def test_keyword_sync_updates_aliases_and_retires_removed_keywords(engine, seed,
     # python comes back: same row, active again.
     _, back = prepare(engine, keywords_path(KEYWORDS, "back.json"))
     assert back["python"] == ids["python"]
+
+
+def test_a_chinese_day_is_counted_and_stored(engine, seed, keywords_path):
+    matcher, ids = prepare(engine, keywords_path({"拉面": ["拉麵"], "人工智能": ["AI"], "rabbitmq": []}))
+    seed(
+        engine,
+        DAY,
+        ["我今天吃了拉麵，很好吃。", "人工智能和拉面", "我用RabbitMQ和AI", "今天天气很好"],
+        titles=["", "", "", "拉面店开业"],
+    )
+    found = map_day(engine, DAY, matcher, ids)
+    assert found.counts == {"拉面": 3, "人工智能": 2, "rabbitmq": 1}
+    assert stored(engine) == found.counts
+
+
+def test_two_workers_mapping_the_same_day_at_once_both_succeed(engine, seed, keywords_path):
+    matcher, ids = prepare(engine, keywords_path({f"词{n}": [] for n in range(30)} | {"python": []}))
+    seed(engine, DAY, [f"词{n} 和 python" for n in range(30)] * 3)
+    start = threading.Barrier(2, timeout=30)
+    results, errors = [], []
+
+    def worker():
+        try:
+            start.wait()
+            for _ in range(3):
+                results.append(map_day(engine, DAY, matcher, ids, write_batch=7).counts)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    expected = {f"词{n}": 3 for n in range(30)} | {"python": 90}
+    assert results == [expected] * 6
+    assert stored(engine) == expected
+    assert row_total(engine) == 31

@@ -155,3 +155,55 @@ def test_custom_stopwords_file(tmp_path):
     stop = tmp_path / "stop.txt"
     stop.write_text("# comment\nLE\nla  # trailing comment\n\n")
     assert load_stopwords(stop) == frozenset({"le", "la"})
+
+
+def test_cjk_text_is_split_from_other_scripts_not_into_words():
+    assert tokens("我今天吃了拉麵，很好吃。") == ["我今天吃了拉麵", "很好吃"]
+    assert tokens("我用Java写代码") == ["我用", "java", "写代码"]
+
+
+def test_chinese_keywords_match_inside_running_text():
+    m = matcher({"拉面": ["拉麵"], "人工智能": ["AI"]})
+    assert m.match("我今天吃了拉麵，很好吃。") == {"拉面"}
+    assert m.match("人工智能的发展很快") == {"人工智能"}
+    assert m.match("今天的新闻：AI 芯片") == {"人工智能"}
+    assert m.match("我今天吃了饺子") == set()
+
+
+def test_japanese_and_korean_keywords_match_inside_running_text():
+    m = matcher({"ラーメン": [], "東京": [], "학교": [], "がっこう": []})
+    assert m.match("昨日、東京でラーメンを食べました") == {"ラーメン", "東京"}
+    assert m.match("ﾗｰﾒﾝが好き") == {"ラーメン"}  # half-width katakana fold to full width
+    assert m.match("저는 학교에서 공부합니다") == {"학교"}
+    assert m.match("かっこういい") == set()  # voicing marks are letters, not accents
+    assert m.match("がっこうへいく") == {"がっこう"}
+
+
+def test_latin_keywords_keep_whole_word_matching_in_mixed_text():
+    m = matcher({"java": [], "rabbitmq": []})
+    assert m.match("我用Java写代码") == {"java"}
+    assert m.match("我用JavaScript写代码") == set()
+    assert m.match("RabbitMQ's queues") == {"rabbitmq"}
+    assert m.match("javascript and rabbitmqx") == set()
+
+
+def test_mixed_phrases_need_a_boundary_at_their_latin_ends():
+    m = matcher({"iphone发布": []})
+    assert m.match("新iPhone发布会") == {"iphone发布"}
+    assert m.match("新 iPhone 发布会") == {"iphone发布"}
+    assert m.match("xiphone发布") == set()
+
+
+def test_full_width_forms_and_case_fold_in_cjk_text():
+    m = matcher({"gpt模型": [], "５g": []})
+    assert m.match("新的ＧＰＴ模型") == {"gpt模型"}
+    assert m.match("中国的5G网络") == {"５g"}
+
+
+def test_stopwords_do_not_break_cjk_phrases():
+    chinese = frozenset({"的", "了"})
+    m = build_matcher([KeywordSpec(keyword="我的世界", aliases=("我 的 世界",))], STOPWORDS | chinese)
+    assert m.match("他在玩我的世界。") == {"我的世界"}
+    assert m.match("他在玩我 的 世界。") == {"我的世界"}
+    assert m.match("我世界") == set()
+    assert m.phrase("我的世界") == ("我的世界",)

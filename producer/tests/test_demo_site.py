@@ -6,7 +6,9 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
-from producer.demo_site import KEYWORDS, SURGE, SiteServer, generate, write_keywords_file
+from producer.demo_site import KEYWORDS, SURGE, SiteServer, article_html, generate, write_keywords_file
+
+from producer import demo_zh
 
 TODAY = dt.date(2026, 3, 14)
 NOW = dt.datetime(2026, 3, 14, 9, 30, tzinfo=dt.UTC)
@@ -69,3 +71,22 @@ def test_robots_allows_and_unknown_paths_are_404(site):
 def test_keywords_file(tmp_path):
     path = write_keywords_file(tmp_path / "k.json")
     assert '"keyword": "rabbitmq"' in path.read_text()
+
+
+def test_the_chinese_site_surges_a_chinese_keyword_and_its_filler_mentions_none():
+    site = generate(TODAY, days=30, now=NOW, language="zh")
+    assert {k: site.counts[TODAY][k] for k in demo_zh.SURGE} == demo_zh.SURGE
+    for article in site.articles:
+        mentioned = {
+            k["keyword"]
+            for k in demo_zh.KEYWORDS
+            if any(w in article.title + "".join(article.paragraphs) for w in (k["keyword"], *k["aliases"]))
+        }
+        assert mentioned == set(article.keywords)
+    page = article_html(site.articles[-1], "zh")
+    assert '<html lang="zh">' in page
+
+
+def test_chinese_keywords_file(tmp_path):
+    text = write_keywords_file(tmp_path / "k.json", "zh").read_text(encoding="utf-8")
+    assert '"keyword": "台风"' in text

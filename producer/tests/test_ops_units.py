@@ -89,15 +89,6 @@ def test_journal_is_durable_ignores_a_torn_line_and_compacts(tmp_path):
     assert dead_letters.ReplayJournal(journal.path).phases.keys() == {"t-2:0", "t-4:0"}
 
 
-def test_crash_injector_parses_and_refuses_bad_specs():
-    injector = dead_letters.CrashInjector("2:staged")
-    injector.reached("staged")  # the first time passes
-    assert injector.counts == {"staged": 1}
-    with pytest.raises(dead_letters.DeadLetterError, match="phase among got, published"):
-        dead_letters.CrashInjector("2:sometime")
-    assert dead_letters.CrashInjector(None).target is None
-
-
 def test_resolve_contract_accepts_the_dlq_name():
     assert dead_letters.resolve_contract("diagnostics.sleep.dlq") is Sleep
 

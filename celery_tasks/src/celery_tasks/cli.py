@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from celery_tasks import schema
+from celery_tasks import schema, topology
 from celery_tasks.registry import ALL_CONTRACTS
 
 DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -28,7 +28,7 @@ def contracts(as_json: bool) -> None:
             "name": contract.name,
             "version": contract.version,
             "queue": contract.name,
-            "dead_letter_queue": f"{contract.name}.dlq",
+            "dead_letter_queue": topology.dead_letter_queue_name(contract.name),
             "implemented_by": contract.implemented_by,
             "fingerprint": contract.fingerprint,
         }

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery_tasks.settings import TaskSettings
+from celery_tasks.stores import store_config
 
 
 def celery_config(settings: TaskSettings) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def celery_config(settings: TaskSettings) -> dict[str, Any]:
         "result_extended": False,
         "enable_utc": True,
     }
+    config.update(store_config(settings))  # result_expires and the shared stores' options (stores.py)
     tls = broker_tls_options(settings)
     if tls is not None:
         config["broker_use_ssl"] = tls

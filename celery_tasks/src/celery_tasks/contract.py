@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import celery
 from pydantic import BaseModel, ValidationError
 
-from celery_tasks import headers
+from celery_tasks import headers, progress, stores
 from celery_tasks.bulk import can_send_direct, prepare_one, send_one, submit_many
 from celery_tasks.connectivity import broker_errors
 from celery_tasks.errors import (
+    CeleryTasksError,
     ContractDefinitionError,
     ContractNotImplemented,
     InvalidArguments,
@@ -30,7 +31,7 @@ from celery_tasks.errors import (
     PayloadTooLarge,
     UnsupportedVersion,
 )
-from celery_tasks.models import ContractArgs, ContractResult
+from celery_tasks.models import ContractArgs, ContractProgress, ContractResult
 from celery_tasks.pools import WorkKind
 from celery_tasks.results import TypedAsyncResult
 
@@ -90,6 +91,8 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
     work: ClassVar[WorkKind] = "cpu"
     Args: ClassVar[type[ContractArgs]]
     Result: ClassVar[type[ContractResult]]
+    #: Optional model of the progress the implementation reports with ``report_progress``.
+    Progress: ClassVar[type[ContractProgress] | None] = None
     fingerprint: ClassVar[str] = ""
 
     typing = False  # arguments are checked against the model, not the run() signature
@@ -172,12 +175,17 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
             payload = arguments.model_dump(mode="json")
             self.check_payload_size(payload)
             options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
-        with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
+        settings = getattr(app, "settings", None)
+        with (
+            broker_errors(settings, f"cannot send {self.name}"),
+            stores.store_errors(settings, f"cannot send {self.name} (nothing was sent)"),
+        ):
             declare_once = getattr(app, "declare_topology_once", None)
             if declare_once is not None:
                 declare_once(self.name)
             if direct:
                 sent: TypedAsyncResult[ResultT] = send_one(self, prepared)
+                self._record(sent.id, settings)
                 return sent
             result: TypedAsyncResult[ResultT] = super().apply_async(
                 args=(),
@@ -189,7 +197,31 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
                 shadow=shadow,
                 **options,
             )
+        self._record(result.id, settings)
         return result
+
+    def _record(self, task_id: str, settings: Any) -> None:
+        """Keep the task's contract name in a shared store, so any process reads its result typed.
+
+        The task is already queued: a store that fails now is logged, never raised (nothing is lost,
+        the worker stores its result when the store is back).
+        """
+        if settings is not None and stores.is_shared(settings.result_backend):
+            try:
+                stores.record_submitted(self._get_app(), task_id, self.name)
+            except CeleryTasksError as exc:
+                logger.warning("%s", exc)
+
+    async def adelay(self, *args: Any, **kwargs: Any) -> TypedAsyncResult[ResultT]:
+        """Validate and send without blocking the event loop; ``await handle.aget()`` for the result."""
+        from celery_tasks.async_client import send  # noqa: PLC0415 - async_client imports this module
+
+        handle: TypedAsyncResult[ResultT] = await send(self, args, kwargs, {})
+        return handle
+
+    def report_progress(self, value: BaseModel | Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Report progress from the implementation, validated against ``Progress`` (InvalidProgress if not)."""
+        progress.report(self, value, fields)
 
     def delay_many(
         self, calls: Iterable[Any], *, window: int = 1000, **options: Any
@@ -289,6 +321,9 @@ def _check_definition(cls: type[Contract[Any, Any]]) -> None:
     """Fail at import time when a contract is declared wrongly."""
     if not NAME_PATTERN.match(cls.name):
         raise ContractDefinitionError(f"contract name {cls.name!r} must be dotted lowercase, like 'crawler.fetch_page'")
+    model = getattr(cls, "Progress", None)
+    if model is not None and not (isinstance(model, type) and issubclass(model, ContractProgress)):
+        raise ContractDefinitionError(f"contract {cls.name}: Progress must be a subclass of ContractProgress")
     for attribute, base in (("Args", ContractArgs), ("Result", ContractResult)):
         model = getattr(cls, attribute, None)
         if not (isinstance(model, type) and issubclass(model, base)):

@@ -89,3 +89,19 @@ class ManagementNotFound(ManagementAPIError):
 
 class ManagementUnreachable(ManagementAPIError):
     """Raised when the management API cannot be reached at all."""
+
+
+class ResultStoreUnavailable(DeliveryError):
+    """Raised when the result store (Redis or the database) cannot be reached; the message names it, no password."""
+
+
+class ResultNotReachable(DeliveryError):
+    """Raised by get() on rpc:// in a thread that did not send the task: its result goes to the sender only."""
+
+
+class InvalidProgress(ContractError):
+    """Raised in the worker when a task reports progress that does not fit its contract's Progress model."""
+
+
+class NotCancellable(ContractError):
+    """Raised when a task cannot be cancelled: it already finished, or the result store cannot record it."""

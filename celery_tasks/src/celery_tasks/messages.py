@@ -156,13 +156,16 @@ class TaskMessageFactory:
         """A task id and the message carrying ``payload`` (JSON of the argument model)."""
         task_id = task_id or str(uuid.uuid4())
         kwargsrepr = payload[: self.kwargsrepr_limit].decode("utf-8", "replace")
+        added: dict[str, Any] = {}
         before = signals.before_task_publish
         if before.receivers:
-            self._send_before_publish(task_id, payload, kwargsrepr)
+            added = self._send_before_publish(task_id, payload, kwargsrepr)
         if not self.fast:
-            return task_id, self._build_with_kombu(task_id, payload, kwargsrepr)
+            return task_id, self._build_with_kombu(task_id, payload, kwargsrepr, added)
         varying = _string_entry("id", task_id) + _string_entry("root_id", task_id)
         varying += _string_entry("kwargsrepr", kwargsrepr)
+        if added:  # e.g. the trace context a tracing receiver injected (traceparent)
+            varying += amqp_dumps("F", [added])[4:]
         encoded = b"".join(
             (
                 self._prefix,
@@ -189,8 +192,10 @@ class TaskMessageFactory:
         """The full header table of one message."""
         return {**self.headers, "id": task_id, "root_id": task_id, "kwargsrepr": kwargsrepr}
 
-    def _build_with_kombu(self, task_id: str, payload: bytes, kwargsrepr: str) -> amqp.Message:
-        headers = self.headers_for(task_id, kwargsrepr)
+    def _build_with_kombu(
+        self, task_id: str, payload: bytes, kwargsrepr: str, added: Mapping[str, Any] | None = None
+    ) -> amqp.Message:
+        headers = {**self.headers_for(task_id, kwargsrepr), **(added or {})}
         body = ((), json.loads(payload), self.embed)
         content_type, content_encoding, data = kombu_dumps(body, serializer=self.serializer)
         if self.compression:
@@ -205,17 +210,20 @@ class TaskMessageFactory:
             **properties,
         )
 
-    def _send_before_publish(self, task_id: str, payload: bytes, kwargsrepr: str) -> None:
+    def _send_before_publish(self, task_id: str, payload: bytes, kwargsrepr: str) -> dict[str, Any]:
+        """Send before_task_publish; returns the headers its receivers added, which the message then carries."""
+        headers = self.headers_for(task_id, kwargsrepr)
         signals.before_task_publish.send(
             sender=self.task.name,
             body=((), json.loads(payload), self.embed),
             exchange=self.task.name,
             routing_key=self.task.name,
             declare=[],
-            headers=self.headers_for(task_id, kwargsrepr),
+            headers=headers,
             properties={**self.properties, "correlation_id": task_id},
             retry_policy=None,
         )
+        return {key: value for key, value in headers.items() if key not in self.headers and key not in VARYING_HEADERS}
 
     def send_after_publish(self, task_id: str) -> None:
         """Tell after_task_publish receivers (metrics) that a message was confirmed."""

@@ -4,7 +4,9 @@ Set ``CELERY_TASKS_METRICS_PORT`` and the worker serves ``/metrics`` from its ma
 Tasks run in prefork children while parking, revocation and hard time limits are handled in
 the main process, so every process writes its samples to prometheus-client's multiprocess
 files and the main process serves their sum: a child that exits (``--max-tasks-per-child``,
-a crash) keeps its counts. Metrics, all labelled by ``contract`` (the task and queue name):
+a crash) keeps its counts. Metrics, all labelled by ``contract`` (the task and queue name) and
+``version`` (the contract version this worker runs, so that old and new workers can be told apart
+during a rolling upgrade):
 
 - ``celery_tasks_tasks_received_total``: messages the worker accepted for a contract;
 - ``celery_tasks_tasks_total{outcome}``: finished tasks, outcome ``succeeded``, ``failed`` or ``revoked``;
@@ -55,6 +57,7 @@ class WorkerMetrics:
 _lock = threading.Lock()
 _metrics: WorkerMetrics | None = None
 _contracts: frozenset[str] = frozenset()
+_versions: dict[str, str] = {}
 _started: dict[str, float] = {}
 _server: Any = None
 
@@ -68,7 +71,9 @@ def record_dead_lettered(contract: str, error_type: str, via: str = "parked") ->
     """Count a message parked in (or rejected to) a contract's dead-letter queue; no-op when disabled."""
     metrics = _metrics
     if metrics is not None:
-        metrics.dead_lettered.labels(contract=contract, error_type=error_type, via=via).inc()
+        metrics.dead_lettered.labels(
+            contract=contract, version=_versions.get(contract, ""), error_type=error_type, via=via
+        ).inc()
 
 
 def enable_for_worker(app: Any, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from outside
@@ -77,7 +82,7 @@ def enable_for_worker(app: Any, port: int, address: str = "0.0.0.0") -> None:  #
     Call it in the worker's main process before the pool starts, so that prefork children
     inherit the multiprocess setup (ContractConsumer does, when CELERY_TASKS_METRICS_PORT is set).
     """
-    global _metrics, _contracts, _server  # noqa: PLW0603 - one metrics setup per process
+    global _metrics, _contracts, _versions, _server  # noqa: PLW0603 - one metrics setup per process
     with _lock:
         if _metrics is not None:
             return
@@ -93,6 +98,7 @@ def enable_for_worker(app: Any, port: int, address: str = "0.0.0.0") -> None:  #
         prometheus_values.ValueClass = prometheus_values.MultiProcessValue()  # type: ignore[no-untyped-call]
         _metrics = _create_metrics()
         _contracts = frozenset(getattr(app, "contracts", {}))
+        _versions = {name: str(contract.version) for name, contract in getattr(app, "contracts", {}).items()}
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
         registry.register(_ContractInfo(app))
@@ -134,27 +140,29 @@ def _create_metrics() -> WorkerMetrics:
         received=Counter(
             "celery_tasks_tasks_received",
             "Task messages received by the worker.",
-            ["contract"],
+            ["contract", "version"],
             registry=None,
         ),
         tasks=Counter(
             "celery_tasks_tasks",
             "Finished tasks by outcome (succeeded, failed, revoked).",
-            ["contract", "outcome"],
+            ["contract", "version", "outcome"],
             registry=None,
         ),
-        retries=Counter("celery_tasks_task_retries", "Retries requested by tasks.", ["contract"], registry=None),
+        retries=Counter(
+            "celery_tasks_task_retries", "Retries requested by tasks.", ["contract", "version"], registry=None
+        ),
         runtime=Histogram(
             "celery_tasks_task_runtime_seconds",
             "Run time of tasks that returned or raised.",
-            ["contract"],
+            ["contract", "version"],
             buckets=RUNTIME_BUCKETS,
             registry=None,
         ),
         dead_lettered=Counter(
             "celery_tasks_dead_lettered",
             "Messages sent to a contract's dead-letter queue (parked with a reason, or rejected to the DLX).",
-            ["contract", "error_type", "via"],
+            ["contract", "version", "error_type", "via"],
             registry=None,
         ),
     )
@@ -189,7 +197,7 @@ def _name_of(sender: Any) -> str | None:
 def _on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
     name = getattr(request, "name", None)
     if _metrics is not None and name in _contracts:
-        _metrics.received.labels(contract=name).inc()
+        _metrics.received.labels(contract=name, version=_versions.get(name, "")).inc()
 
 
 def _on_prerun(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
@@ -203,31 +211,31 @@ def _on_postrun(sender: Any = None, task_id: str | None = None, state: str | Non
     if _metrics is None or name is None or started is None:
         return
     if state in OUTCOMES or state == "RETRY":
-        _metrics.runtime.labels(contract=name).observe(time.perf_counter() - started)
+        _metrics.runtime.labels(contract=name, version=_versions.get(name, "")).observe(time.perf_counter() - started)
 
 
 def _on_success(sender: Any = None, **_: Any) -> None:
     name = _name_of(sender)
     if _metrics is not None and name:
-        _metrics.tasks.labels(contract=name, outcome="succeeded").inc()
+        _metrics.tasks.labels(contract=name, version=_versions.get(name, ""), outcome="succeeded").inc()
 
 
 def _on_failure(sender: Any = None, **_: Any) -> None:
     name = _name_of(sender)
     if _metrics is not None and name:
-        _metrics.tasks.labels(contract=name, outcome="failed").inc()
+        _metrics.tasks.labels(contract=name, version=_versions.get(name, ""), outcome="failed").inc()
 
 
 def _on_retry(sender: Any = None, **_: Any) -> None:
     name = _name_of(sender)
     if _metrics is not None and name:
-        _metrics.retries.labels(contract=name).inc()
+        _metrics.retries.labels(contract=name, version=_versions.get(name, "")).inc()
 
 
 def _on_revoked(sender: Any = None, request: Any = None, **_: Any) -> None:
     name = _name_of(sender) or getattr(request, "name", None)
     if _metrics is not None and name in _contracts:
-        _metrics.tasks.labels(contract=name, outcome="revoked").inc()
+        _metrics.tasks.labels(contract=name, version=_versions.get(name, ""), outcome="revoked").inc()
 
 
 def _on_child_start(**_: Any) -> None:

@@ -15,3 +15,9 @@ class ContractResult(BaseModel):
     """Result of a contract: unknown fields are ignored, so a newer worker can add fields."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ContractProgress(BaseModel):
+    """Progress of a running task (optional ``Progress`` of a contract): unknown fields are refused in the worker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 from kombu.message import Message
 
-from celery_tasks import headers, metrics, topology
+from celery_tasks import headers, metrics, topology, tracing
 
 logger = logging.getLogger(__name__)
 
@@ -47,24 +47,35 @@ def park(
     the message in its queue (redelivered later), never nowhere.
     """
     properties = {key: message.properties[key] for key in COPIED_PROPERTIES if message.properties.get(key)}
-    with app.producer_or_acquire() as producer:
-        dlq = topology.dead_letter_queue(queue, topology.broker_major_version(producer.channel))
-        producer.publish(
-            message.body,
-            exchange=dlq.exchange,
-            routing_key=dlq.routing_key,
-            headers=parking_headers(
-                message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
-            ),
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=2,
-            declare=[dlq],
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-            **properties,
+    traced = tracing.park_span(
+        message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
+    )
+    with traced:
+        with app.producer_or_acquire() as producer:
+            dlq = topology.dead_letter_queue(queue, topology.broker_major_version(producer.channel))
+            producer.publish(
+                message.body,
+                exchange=dlq.exchange,
+                routing_key=dlq.routing_key,
+                headers=parking_headers(
+                    message.headers, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
+                ),
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+                declare=[dlq],
+                retry=True,
+                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                **properties,
+            )
+        logger.warning(
+            "parked message from %s in %s: %s: %s",
+            queue,
+            dlq.name,
+            error_type,
+            reason[:300],
+            extra={"data": {"id": (message.headers or {}).get("id"), "name": queue}},  # task id in JSON logs
         )
-    logger.warning("parked message from %s in %s: %s: %s", queue, dlq.name, error_type, reason[:300])
     metrics.record_dead_lettered(queue, error_type, via="parked")
 
 

@@ -10,7 +10,7 @@ from billiard.exceptions import WorkerLostError
 from celery.exceptions import Ignore, Reject, Retry, Terminated, TimeLimitExceeded
 from celery.worker.request import Request
 
-from celery_tasks import metrics, parking
+from celery_tasks import metrics, parking, revocations
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,16 @@ class ContractRequest(Request):  # type: ignore[misc]
         if self.task.acks_late and not self.acknowledged and not isinstance(exc, NOT_PARKED):
             self._park(type(exc).__name__, str(exc))
         return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+    def revoked(self) -> bool:
+        """Celery's in-memory revocations, then the shared store's (a cancel that outlives worker restarts)."""
+        if super().revoked():
+            return True
+        if revocations.revoked_in_store(self.task.app, self.id):
+            logger.info("Discarding task cancelled in the result store: %s[%s]", self.name, self.id)
+            self._announce_revoked("revoked", False, None, False)
+            return True
+        return False
 
     def acknowledge(self) -> None:
         """Ack the message; in a solo pool, once its result's publisher confirm arrives (fast_rpc.DeferredAcks)."""

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
-from celery_tasks.errors import NoConsumer
+from celery_tasks import progress, stores
+from celery_tasks.errors import NoConsumer, ResultNotReachable
 from celery_tasks.models import ContractResult
 
 if TYPE_CHECKING:
@@ -26,6 +27,29 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         super().__init__(task_id, **kwargs)
         self.contract = contract
         self.created_at = time.monotonic()
+        self.sender_oid = self.app.thread_oid
+
+    @property
+    def progress(self) -> Any:
+        """The latest progress the task reported, as its contract's Progress model (None when none)."""
+        return progress.parse(self.contract, self.state, self.info)
+
+    def check_reachable(self) -> None:
+        """On rpc://, refuse at once to wait in a thread that did not send the task (it would wait forever)."""
+        if stores.is_shared(str(self.app.conf.result_backend)) or self.app.thread_oid == self.sender_oid:
+            return
+        raise ResultNotReachable(
+            f"the result of {self.contract.name}[{self.id}] goes over rpc:// to the thread that sent the task, "
+            "and this is another thread: call get() there, or use a shared result store "
+            "(CELERY_TASKS_RESULT_BACKEND=redis://... or db+postgresql+psycopg://...)"
+        )
+
+    async def aget(self, timeout: float | None = None) -> ResultT:
+        """Await the result as the contract's result model, without blocking the event loop (see async_client)."""
+        from celery_tasks.async_client import await_result  # noqa: PLC0415 - it imports this module
+
+        result: ResultT = await await_result(self, timeout)
+        return result
 
     def get(self, timeout: float | None = None, propagate: bool = True, **kwargs: Any) -> ResultT:
         """Wait for the result and return it as the contract's result model.
@@ -34,7 +58,10 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         has had no consumer for the configured time, and celery's TimeoutError when
         ``timeout`` passes first.
         """
-        raw = self._wait(timeout, propagate, **kwargs)
+        self.check_reachable()
+        settings = getattr(self.app, "settings", None)
+        with stores.store_errors(settings, f"cannot read the result of {self.contract.name}[{self.id}]"):
+            raw = self._wait(timeout, propagate, **kwargs)
         if not propagate and isinstance(raw, BaseException):
             raise raw
         return self.contract.parse_result(raw)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -13,6 +13,10 @@ from celery_tasks.errors import ConfigurationError
 REFUSED_SERIALIZERS = frozenset({"pickle", "yaml", "msgpack"})
 
 WorkerPool = Literal["prefork", "threads", "solo"]
+LogFormat = Literal["text", "json"]
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class TaskSettings(BaseSettings):
@@ -21,7 +25,10 @@ class TaskSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CELERY_TASKS_", env_file=".env", extra="ignore", frozen=True)
 
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
-    result_backend: str = "rpc://"
+    result_backend: str = Field(
+        "rpc://", description="rpc:// (the sender only), redis://… or db+postgresql+psycopg://… (any process)."
+    )
+    result_expires: float = Field(3600.0, gt=0, description="Seconds a result (and a cancellation) is kept.")
     serializer: str = Field("json", description="Message serializer: 'json', or 'auth' to sign.")
     acks_late: bool = True
     reject_on_worker_lost: bool = True
@@ -50,6 +57,7 @@ class TaskSettings(BaseSettings):
     broker_ca_certs: str | None = None
     broker_certfile: str | None = None
     broker_keyfile: str | None = None
+    log_format: LogFormat = Field("text", description="'json': one JSON object per log line (docs/observability.md).")
 
     @field_validator("serializer")
     @classmethod
@@ -107,16 +115,13 @@ class TaskSettings(BaseSettings):
         url = ";".join(urlunsplit((parts.scheme, parts.netloc, path, "", "")) for parts in urls)
         return self.model_copy(update={"broker_url": url})
 
+    def redacted_result_backend(self) -> str:
+        """The result store URL with its password replaced, safe to log or print."""
+        return redact_url(self.result_backend)
+
     def redacted_broker_url(self) -> str:
         """The broker URL (every one of a failover list) with its password replaced, safe to log or print."""
-        redacted = []
-        for url in broker_urls(self.broker_url):
-            parts = urlsplit(url)
-            netloc = parts.netloc
-            if parts.password is not None:
-                netloc = netloc.replace(f":{parts.password}@", ":***@")
-            redacted.append(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
-        return ";".join(redacted)
+        return ";".join(redact_url(url) for url in broker_urls(self.broker_url))
 
 
 def broker_urls(value: str) -> list[str]:
@@ -124,13 +129,37 @@ def broker_urls(value: str) -> list[str]:
     return [url.strip() for url in value.split(";") if url.strip()] or [value]
 
 
-def load_settings(**overrides: Any) -> TaskSettings:
-    """Read the settings, turning any invalid value into a ConfigurationError naming it."""
+def redact_url(url: str) -> str:
+    """A URL with the password of its user part replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def read_settings(
+    model: type[SettingsT],
+    prefix: str,
+    error: type[ConfigurationError] = ConfigurationError,
+    what: str = "configuration",
+    **overrides: Any,
+) -> SettingsT:
+    """Read a service's settings from its ``PREFIX_*`` variables; an invalid value raises ``error`` naming them all.
+
+    Every service reads its settings through here, and each service's configuration error is a
+    subclass of ConfigurationError, so a caller can catch any of them in one place.
+    """
     try:
-        return TaskSettings(**overrides)
+        return model(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"CELERY_TASKS_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            f"{prefix}{'_'.join(str(part) for part in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ConfigurationError(f"invalid configuration: {problems}") from None
+        raise error(f"invalid {what}: {problems}") from None
+
+
+def load_settings(**overrides: Any) -> TaskSettings:
+    """Read the settings, turning any invalid value into a ConfigurationError naming it."""
+    return read_settings(TaskSettings, "CELERY_TASKS_", **overrides)

@@ -35,6 +35,21 @@ def task_queue(name: str, delivery_limit: int) -> Queue:
     return Queue(name, exchange, routing_key=name, durable=True, queue_arguments=arguments)
 
 
+def replay_staging_queue_name(queue_name: str) -> str:
+    """Queue (and exchange) where a replayed message waits for its broker-side move."""
+    return f"{queue_name}.replay"
+
+
+def replay_router_exchange_name(queue_name: str) -> str:
+    """Dead-letter exchange of the staging queue: routes a moved message to the queue or the DLQ."""
+    return f"{queue_name}.replay.router"
+
+
+def replay_lock_queue_name(queue_name: str) -> str:
+    """Exclusive queue held by a running replay or purge of the contract."""
+    return f"{queue_name}.replay.lock"
+
+
 #: ``x-delivery-limit`` meaning "no limit" on RabbitMQ 4 (where quorum queues default to 20).
 UNLIMITED_DELIVERIES = -1
 

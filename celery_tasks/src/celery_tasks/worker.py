@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import signals
 
+from celery_tasks import logs, tracing
 from celery_tasks.contract import Contract
 from celery_tasks.factory import create_app
 from celery_tasks.pools import apply_work_profile
@@ -31,6 +32,8 @@ def worker_argv(service: str, settings: TaskSettings, extra: Sequence[str] = ())
         argv.append(f"--concurrency={settings.worker_concurrency}")
     if settings.task_events:
         argv.append("--task-events")
+    if settings.log_format == "json":
+        argv.insert(0, "--quiet")  # celery's global option: no start-up banner (printed, not logged)
     return [*argv, *extra]
 
 
@@ -65,6 +68,8 @@ def run_worker(
 ) -> None:
     """Run a worker consuming the queues of ``contracts`` until it is stopped (the console entry points)."""
     settings = load_settings()
+    logs.configure(service, settings.log_format)
+    tracing.setup(service)  # only when OTEL_* variables ask for it; prefork children rebuild the exporter
     app = create_app(contracts, settings)
     bounded_warm_shutdown(settings)
     extra = list(sys.argv[1:] if argv is None else argv)

@@ -4,6 +4,11 @@ Drawn with matplotlib's object API straight onto the Agg (headless raster) canva
 pyplot, no display, no global figure state, whatever MPLBACKEND says, so it is safe in
 worker processes and threads. The PNG is exactly
 ``width`` x ``height`` pixels (1000 x 500 by default), readable in a mail client.
+
+Text is drawn in DejaVu Sans with a CJK font as fallback (matplotlib picks, glyph by
+glyph, the first font of the list that has it), so a Chinese, Japanese or Korean keyword
+shows in the title: WenQuanYi Micro Hei (Debian's ``fonts-wqy-microhei``, installed by
+``make`` and in the alert image) or Noto Sans CJK (``fonts-noto-cjk``), whichever is there.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib import dates as mdates
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -34,6 +40,27 @@ CROSSING_COLOUR = "#d62728"
 THRESHOLD_COLOUR = "#ff7f0e"
 MIN_DAYS_SHOWN = 14
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: CJK fonts to fall back on, by family name and by the file Debian's package installs.
+CJK_FONTS = (
+    ("WenQuanYi Micro Hei", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    ("Noto Sans CJK JP", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+
+
+def available_fonts() -> tuple[str, ...]:
+    """DejaVu Sans, then each CJK font that is installed (registered by file: matplotlib's cache may predate it)."""
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    families = ["DejaVu Sans"]
+    for family, path in CJK_FONTS:
+        if family not in known and Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+            known.add(family)
+        if family in known:
+            families.append(family)
+    return tuple(families)
+
+
+FONTS = available_fonts()
 
 
 @dataclass(frozen=True)
@@ -56,8 +83,9 @@ class AlertChart:
         return cls(keyword, day, count, threshold, tuple(sorted(counts.items())))
 
 
-def render_png(chart: AlertChart, width: int = 1000, height: int = 500) -> bytes:
-    """The chart as PNG bytes of exactly ``width`` x ``height`` pixels."""
+def render_png(chart: AlertChart, width: int = 1000, height: int = 500, fonts: Sequence[str] = FONTS) -> bytes:
+    """The chart as PNG of exactly ``width`` x ``height`` pixels, each glyph from the first of ``fonts`` that has it."""
+    family = list(fonts)
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -88,7 +116,7 @@ def render_png(chart: AlertChart, width: int = 1000, height: int = 500) -> bytes
         va="bottom",
         color=CROSSING_COLOUR,
         fontweight="bold",
-        fontsize=12,
+        fontsize=12,  # digits and an English month: DejaVu Sans has them (and a bold face)
         parse_math=False,
         zorder=4,
     )
@@ -100,12 +128,13 @@ def render_png(chart: AlertChart, width: int = 1000, height: int = 500) -> bytes
     axes.set_axisbelow(True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    axes.set_xlabel(_date_axis_label(first, last), fontsize=11)
-    axes.set_ylabel("documents mentioning the keyword", fontsize=11)
+    axes.set_xlabel(_date_axis_label(first, last), fontsize=11, fontfamily=family)
+    axes.set_ylabel("documents mentioning the keyword", fontsize=11, fontfamily=family)
     keyword = shorten(chart.keyword, 40)
     axes.set_title(
         f"“{keyword}”: {chart.count} documents on {chart.day:%a %d %b %Y}, threshold {chart.threshold:g}",
         fontsize=13,
+        fontfamily=family,
         loc="left",
         parse_math=False,
     )
@@ -113,7 +142,7 @@ def render_png(chart: AlertChart, width: int = 1000, height: int = 500) -> bytes
     crossed = "over the threshold" if chart.count > chart.threshold else "the alert's day"
     handles.append(Patch(color=BAR_COLOUR, label="documents per day"))
     handles.append(Patch(color=CROSSING_COLOUR, label=f"{chart.day:%d %b %Y}: {crossed}"))
-    axes.legend(handles=handles, loc="upper left", frameon=False, fontsize=10)
+    axes.legend(handles=handles, loc="upper left", frameon=False, prop={"family": family, "size": 10})
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

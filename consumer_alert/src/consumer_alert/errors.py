@@ -6,12 +6,14 @@ and the producer sees the same class and message.
 
 from __future__ import annotations
 
+from celery_tasks.errors import ConfigurationError
+
 
 class AlertError(Exception):
     """Root of the alert service's errors."""
 
 
-class AlertConfigurationError(AlertError):
+class AlertConfigurationError(AlertError, ConfigurationError):
     """Raised when an ALERT_* setting is missing or invalid; the message names the setting."""
 
 

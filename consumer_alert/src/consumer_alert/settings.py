@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from celery_tasks.settings import read_settings
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumer_alert.errors import AlertConfigurationError
@@ -71,11 +72,5 @@ class AlertSettings(BaseSettings):
 
 def load_alert_settings(**overrides: object) -> AlertSettings:
     """Read the settings, turning an invalid value into an AlertConfigurationError naming the variable."""
-    try:
-        settings = AlertSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"ALERT_{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
-        raise AlertConfigurationError(f"invalid alert configuration: {problems}") from None
+    settings = read_settings(AlertSettings, "ALERT_", AlertConfigurationError, "alert configuration", **overrides)
     return settings.check()

@@ -6,12 +6,14 @@ serialization; a task that raises one fails and is parked with that message.
 
 from __future__ import annotations
 
+from celery_tasks.errors import ConfigurationError
+
 
 class CrawlerError(Exception):
     """Root of every error raised by the crawler service."""
 
 
-class CrawlerConfigError(CrawlerError):
+class CrawlerConfigError(CrawlerError, ConfigurationError):
     """Raised when a CRAWLER_* setting is invalid; the message names it."""
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from celery_tasks.settings import read_settings
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumer_crawler.errors import CrawlerConfigError
@@ -58,11 +59,4 @@ class CrawlerSettings(BaseSettings):
 
 def load_crawler_settings(**overrides: Any) -> CrawlerSettings:
     """Read the settings, turning an invalid value into a CrawlerConfigError naming the variable."""
-    try:
-        return CrawlerSettings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"CRAWLER_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise CrawlerConfigError(f"invalid crawler configuration: {problems}") from None
+    return read_settings(CrawlerSettings, "CRAWLER_", CrawlerConfigError, "crawler configuration", **overrides)

@@ -25,8 +25,6 @@ Routes (GET unless said otherwise):
 - any path put in :attr:`CrawlerTestSite.pages` is served from there first.
 """
 
-# ruff: noqa: RUF001 - the charset pages carry Cyrillic and Japanese text on purpose
-
 from __future__ import annotations
 
 import argparse

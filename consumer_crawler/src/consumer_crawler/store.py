@@ -1,11 +1,13 @@
 """Store documents: one row per normalised URL, safe when several workers store the same URL at once.
 
-The upsert reads the row with ``SELECT ... FOR UPDATE`` (PostgreSQL locks it; on SQLite
+The upsert reads the row with ``SELECT ... FOR UPDATE`` (PostgreSQL and MySQL/MariaDB, at
+READ COMMITTED, lock it; on SQLite
 every transaction of this engine starts with ``BEGIN IMMEDIATE``, which takes the write
 lock up front). When the row does not exist yet it is inserted; if another worker
 inserted it in the meantime the unique constraint on ``documents.url`` fails the insert,
 the transaction is rolled back and the upsert runs again, now finding the row. So two
 racing workers produce one row, one ``new`` and one ``updated``/``unchanged`` outcome.
+A locked SQLite file, or a MySQL deadlock or lock wait timeout, is retried the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 StoreOutcome = Literal["new", "updated", "unchanged"]
 MAX_ATTEMPTS = 6
+#: MySQL/MariaDB errors that roll the transaction back and ask for a retry: lock wait timeout, deadlock.
+MYSQL_RETRY_CODES = frozenset({1205, 1213})
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,13 @@ class DocumentStore:
             except IntegrityError:
                 logger.info("document %s was inserted concurrently; retrying the upsert (%d)", key, attempt)
             except OperationalError as exc:
-                if "locked" not in str(exc).lower() or attempt == MAX_ATTEMPTS:
+                if not _retryable(exc) or attempt == MAX_ATTEMPTS:
                     raise
                 logger.info("database locked while storing %s; retrying (%d)", key, attempt)
         raise StorageConflict(f"could not store {key} after {MAX_ATTEMPTS} concurrent conflicts")
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """Whether the failed transaction may simply run again (SQLite busy, MySQL deadlock or lock timeout)."""
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return "locked" in str(exc).lower() or code in MYSQL_RETRY_CODES

@@ -86,6 +86,7 @@ class CrawlFeed(crawler.CrawlFeed):
                 fetch_entries=args.fetch_entries,
                 refetch_known=args.refetch_known,
             )
+        crawler_.on_progress = lambda done, total: self.report_progress(entries_done=done, entries_total=total)
         report = crawler_.crawl(url)
         if not report.response.ok:
             raise HttpStatusError(f"feed {report.response.url} answered HTTP {report.response.status}")

@@ -15,6 +15,8 @@ from consumer_diagnostics.ledger import Ledger
 from consumer_diagnostics.settings import DiagnosticsSettings
 
 WORKER = socket.gethostname()
+#: Seconds between two progress reports of diagnostics.sleep.
+PROGRESS_EVERY = 0.5
 
 
 def _mark(marker: str | None, line: str) -> None:
@@ -39,12 +41,20 @@ class Sleep(diagnostics.Sleep):
         started = time.monotonic()
         _mark(args.marker, f"start {self.request.id}")
         try:
-            time.sleep(args.seconds)
+            self._sleep_reporting(started, args.seconds)
         except SoftTimeLimitExceeded:
             _mark(args.marker, f"cleanup {self.request.id}")
             raise
         _mark(args.marker, f"end {self.request.id}")
         return diagnostics.SleepResult(slept=time.monotonic() - started, worker=WORKER)
+
+    def _sleep_reporting(self, started: float, seconds: float) -> None:
+        """Sleep, reporting the seconds slept every PROGRESS_EVERY seconds (sleeps under it report nothing)."""
+        end = started + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, PROGRESS_EVERY))
+            if seconds >= PROGRESS_EVERY and time.monotonic() < end:
+                self.report_progress(slept=round(time.monotonic() - started, 3), seconds=seconds)
 
 
 class Crash(diagnostics.Crash):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from celery_tasks.errors import ConfigurationError
+
 
 class EtlError(Exception):
     """Root of the ETL service's errors."""
@@ -15,5 +17,5 @@ class StopwordsFileError(EtlError):
     """Raised when the stopwords file cannot be read."""
 
 
-class EtlConfigurationError(EtlError):
+class EtlConfigurationError(EtlError, ConfigurationError):
     """Raised when an ETL_* setting is invalid; the message names it."""

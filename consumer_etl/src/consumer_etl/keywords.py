@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from consumer_etl.errors import KeywordsFileError
-from consumer_etl.text import KeywordMatcher, Phrase, load_stopwords, tokens
+from consumer_etl.text import KeywordMatcher, Phrase, load_stopwords, make_phrase
 
 
 class KeywordSpec(BaseModel):
@@ -83,7 +83,7 @@ def build_matcher(specs: Sequence[KeywordSpec], stopwords: frozenset[str]) -> Ke
     for spec in specs:
         keyword_phrases = []
         for text in (spec.keyword, *spec.aliases):
-            phrase = tuple(tokens(text, stopwords))
+            phrase = make_phrase(text, stopwords)
             if not phrase:
                 raise KeywordsFileError(
                     f"keyword {spec.keyword!r}: {text!r} is made only of stopwords or punctuation and can never match"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from celery_tasks.settings import load_settings
 from celery_tasks.worker import run_worker
 
+from celery_tasks import logs
 from consumer_etl import runtime
 from consumer_etl.errors import EtlError
 from consumer_etl.tasks import CONTRACTS
@@ -16,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 def main() -> None:
     """Create the tables, check and sync the keywords file, then run the worker on the etl.* queues."""
+    logs.configure("etl", load_settings().log_format)  # JSON lines from the first one on, when asked
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/consumer-etl] %(message)s")
     try:
         keywords = runtime.prepare()

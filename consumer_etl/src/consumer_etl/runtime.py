@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import os
 
+from celery_tasks.settings import read_settings
 from celery_tasks.storage import create_schema, make_engine
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from consumer_etl.errors import EtlConfigurationError
@@ -17,13 +17,7 @@ from consumer_etl.settings import EtlSettings
 @functools.cache
 def settings() -> EtlSettings:
     """The ETL settings, read once per process."""
-    try:
-        return EtlSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"ETL_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}" for item in exc.errors()
-        )
-        raise EtlConfigurationError(f"invalid ETL settings: {problems}") from None
+    return read_settings(EtlSettings, "ETL_", EtlConfigurationError, "ETL settings")
 
 
 @functools.cache

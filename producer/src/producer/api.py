@@ -1,11 +1,15 @@
 """The HTTP API: one POST route per contract whose body is the contract's argument model, and task polling.
 
-Results travel over Celery's ``rpc://`` backend: a worker replies to a queue owned by the
-client (the thread, in fact) that sent the task, so only that client can read the result.
-This process therefore keeps one producer app and does every Celery call on one dedicated
-thread, and remembers the ids it submitted (the last ``PRODUCER_API_TRACKED_TASKS``):
-``GET /tasks/{id}`` answers for those and 404 for any other id, including tasks sent by
-another API process or before a restart.
+With a shared result store (``CELERY_TASKS_RESULT_BACKEND=redis://…`` or ``db+postgresql+psycopg://…``)
+the API is stateless: tasks are sent with the async client on worker threads, and
+``GET /tasks/{id}`` and ``DELETE /tasks/{id}`` read and write the store, so any API process
+answers for any task, also after a restart (task_store.py).
+
+With ``rpc://`` (the default) a worker replies to a queue owned by the client (the thread,
+in fact) that sent the task, so only that client can read the result. This process then
+does every Celery call on one dedicated thread, and remembers the ids it submitted (the
+last ``PRODUCER_API_TRACKED_TASKS``): ``GET /tasks/{id}`` answers for those and 404 for any
+other id, including tasks sent by another API process or before a restart.
 """
 
 from __future__ import annotations
@@ -24,25 +28,41 @@ from typing import Any, Literal, TypeVar
 from amqp.exceptions import NotFound
 from celery import states
 from celery_tasks.app import ContractApp
+from celery_tasks.async_client import send
 from celery_tasks.contract import Contract
 from celery_tasks.errors import (
     BrokerUnavailable,
     CeleryTasksError,
     InvalidArguments,
+    NotCancellable,
     PayloadTooLarge,
+    ResultStoreUnavailable,
     UnknownContract,
 )
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.settings import TaskSettings
+from celery_tasks.stores import is_shared
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from producer import auth
+from producer import observability
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
+from producer.task_store import (
+    CancelAnswer,
+    MalformedTaskId,
+    TaskStatus,
+    UnknownTask,
+    cancel_task,
+    check_task_id,
+    describe,
+    read_status,
+)
 
 T = TypeVar("T")
 
@@ -62,26 +82,6 @@ class Submitted(BaseModel):
     status_url: str
     consumers: int = Field(description="Consumers on the queue when the task was sent.")
     warning: str | None = None
-
-
-class TaskError(BaseModel):
-    """Why a task failed, as the worker reported it."""
-
-    type: str
-    message: str
-
-
-class TaskStatus(BaseModel):
-    """A submitted task's state and, once it is done, its typed result or its error."""
-
-    task_id: str
-    name: str
-    state: str
-    ready: bool
-    submitted_at: dt.datetime
-    result_type: str | None = None
-    result: dict[str, Any] | None = None
-    error: TaskError | None = None
 
 
 class BrokerHealth(BaseModel):
@@ -176,6 +176,8 @@ class CeleryGateway:
         self.tracked: OrderedDict[str, Tracked] = OrderedDict()
         self.lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-gateway")
+        #: A shared result store: no state here, any thread may send and read (task_store.py).
+        self.shared = is_shared(app.settings.result_backend)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function`` on the Celery thread without blocking the event loop."""
@@ -188,7 +190,15 @@ class CeleryGateway:
             self.tracked[handle.id] = Tracked(contract, dt.datetime.now(dt.UTC))
             while len(self.tracked) > self.max_tracked:
                 self.tracked.popitem(last=False)
-        consumers = self.app.consumer_count(contract.name)
+        return self.submitted(contract, handle.id, self.app.consumer_count(contract.name))
+
+    async def submit_shared(self, contract: type[Contract[Any, Any]], payload: dict[str, Any]) -> Submitted:
+        """Send one validated task with the async client, on any worker thread (shared store only)."""
+        handle = await send(self.app.tasks[contract.name], (), payload, {})
+        return self.submitted(contract, handle.id, await run_in_threadpool(self.app.consumer_count, contract.name))
+
+    def submitted(self, contract: type[Contract[Any, Any]], task_id: str, consumers: int) -> Submitted:
+        """The answer to a POST: the task's id and where to poll it."""
         warning = None
         if consumers == 0:
             warning = (
@@ -196,10 +206,10 @@ class CeleryGateway:
                 f"{contract.implemented_by} starts"
             )
         return Submitted(
-            task_id=handle.id,
+            task_id=task_id,
             name=contract.name,
             queue=contract.name,
-            status_url=f"/tasks/{handle.id}",
+            status_url=f"/tasks/{task_id}",
             consumers=consumers,
             warning=warning,
         )
@@ -214,27 +224,7 @@ class CeleryGateway:
             return tracked.final
         handle = self.app.tasks[tracked.contract.name].AsyncResult(task_id)
         state = handle.state
-        status = TaskStatus(
-            task_id=task_id,
-            name=tracked.contract.name,
-            state=state,
-            ready=state in states.READY_STATES,
-            submitted_at=tracked.submitted_at,
-        )
-        if state == states.SUCCESS:
-            try:
-                result = tracked.contract.parse_result(handle.result)
-            except CeleryTasksError as exc:
-                status = status.model_copy(
-                    update={"state": states.FAILURE, "error": TaskError(type=type(exc).__name__, message=str(exc))}
-                )
-            else:
-                status = status.model_copy(
-                    update={"result": result.model_dump(mode="json"), "result_type": type(result).__name__}
-                )
-        elif state in states.PROPAGATE_STATES:
-            error = handle.result
-            status = status.model_copy(update={"error": TaskError(type=type(error).__name__, message=str(error))})
+        status = describe(task_id, tracked.contract, tracked.submitted_at, state, handle.info)
         if status.ready:
             tracked.final = status
         return status
@@ -280,12 +270,14 @@ def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) ->
     async def endpoint(args: Any) -> Submitted:
         payload = args.model_dump(mode="json")
         try:
+            if gateway.shared:
+                return await gateway.submit_shared(contract, payload)
             return await gateway.call(gateway.submit, contract, payload)
         except InvalidArguments as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         except PayloadTooLarge as exc:
             raise HTTPException(status_code=413, detail=str(exc)) from None
-        except BrokerUnavailable as exc:
+        except (BrokerUnavailable, ResultStoreUnavailable) as exc:
             raise HTTPException(status_code=503, detail=str(exc)) from None
         except (OperationalError, OSError, ConnectionError) as exc:
             raise HTTPException(
@@ -298,11 +290,62 @@ def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) ->
     return endpoint
 
 
+def _task_routes(api: FastAPI, gateway: CeleryGateway) -> None:
+    """GET /tasks/{id} (state, progress, typed result) and DELETE /tasks/{id} (cancel)."""
+
+    @api.get("/tasks/{task_id}", response_model=TaskStatus, tags=["tasks"])
+    async def task_status(task_id: str) -> TaskStatus:
+        """State and latest progress of a task; once done, its typed result or its error."""
+        try:
+            check_task_id(task_id)
+            if gateway.shared:
+                return await run_in_threadpool(read_status, gateway.app, task_id)
+            status = await gateway.call(gateway.status, task_id)
+        except MalformedTaskId as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except UnknownTask as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        except ResultStoreUnavailable as exc:
+            raise HTTPException(status_code=503, detail=str(exc)) from None
+        if status is None:
+            raise HTTPException(status_code=404, detail=f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+        return status
+
+    @api.delete("/tasks/{task_id}", response_model=CancelAnswer, tags=["tasks"])
+    async def task_cancel(task_id: str) -> CancelAnswer:
+        """Cancel a task: a queued one never runs, a running one is stopped where its pool allows."""
+        try:
+            check_task_id(task_id)
+            if gateway.shared:
+                return await run_in_threadpool(cancel_task, gateway.app, task_id)
+            if await gateway.call(gateway.status, task_id) is None:
+                raise UnknownTask(f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+            return await gateway.call(cancel_task, gateway.app, task_id)
+        except MalformedTaskId as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except UnknownTask as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        except NotCancellable as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        except (ResultStoreUnavailable, BrokerUnavailable) as exc:
+            raise HTTPException(status_code=503, detail=str(exc)) from None
+
+
 def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: ContractApp | None = None) -> FastAPI:
     """The FastAPI application: routes per contract, task status, contracts, health."""
     gateway = CeleryGateway(app or producer_app(task_settings), settings.api_tracked_tasks)
     names = [contract.name for contract in ALL_CONTRACTS]
-    guard = auth.Guard.from_settings(settings, lambda task_id: gateway.call(gateway.status, task_id), names)
+
+    async def lookup(task_id: str) -> TaskStatus | None:
+        """A task's status for the scope checks of reads and cancels (None when unknown or unreadable)."""
+        try:
+            if gateway.shared:
+                return await run_in_threadpool(read_status, gateway.app, task_id)
+            return await gateway.call(gateway.status, task_id)
+        except (MalformedTaskId, UnknownTask, ResultStoreUnavailable):
+            return None
+
+    guard = auth.Guard.from_settings(settings, lookup, names)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -340,13 +383,7 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
             raise HTTPException(status_code=404, detail=str(exc)) from None
         raise HTTPException(status_code=404, detail=f"no route for {name!r}")  # pragma: no cover - routed above
 
-    @api.get("/tasks/{task_id}", response_model=TaskStatus, tags=["tasks"])
-    async def task_status(task_id: str) -> TaskStatus:
-        """State of a task this process submitted; once done, its typed result or its error."""
-        status = await gateway.call(gateway.status, task_id)
-        if status is None:
-            raise HTTPException(status_code=404, detail=f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
-        return status
+    _task_routes(api, gateway)
 
     @api.get("/contracts", tags=["contracts"])
     async def contracts(request: Request) -> list[dict[str, Any]]:
@@ -366,4 +403,5 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
 
     api.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
     auth.install(api, guard)
+    observability.instrument_api(api)  # OpenTelemetry, only when OTEL_* variables ask for it
     return api

@@ -13,6 +13,8 @@ from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.results import TypedAsyncResult
 from celery_tasks.settings import TaskSettings, load_settings
 
+from celery_tasks import topology
+
 
 def producer_app(settings: TaskSettings | None = None) -> ContractApp:
     """A Celery app that can send every contract (and never runs any)."""
@@ -52,7 +54,7 @@ def contract_rows() -> list[dict[str, Any]]:
             "version": contract.version,
             "min_version": contract.accepted_versions().start,
             "queue": contract.name,
-            "dead_letter_queue": f"{contract.name}.dlq",
+            "dead_letter_queue": topology.dead_letter_queue_name(contract.name),
             "implemented_by": contract.implemented_by,
             "description": (contract.__doc__ or "").strip(),
             "fingerprint": contract.fingerprint,

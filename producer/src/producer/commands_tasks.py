@@ -16,6 +16,8 @@ from celery_tasks.errors import (
     ConfigurationError,
     InvalidArguments,
     NoConsumer,
+    NotCancellable,
+    ResultStoreUnavailable,
     UnknownContract,
 )
 from celery_tasks.settings import TaskSettings, load_settings
@@ -23,11 +25,12 @@ from kombu.exceptions import OperationalError
 from rich.markup import escape
 from rich.table import Table
 
-from producer import client
+from producer import client, observability, task_store
 from producer.api import create_api
 from producer.demo import run_demo
 from producer.errors import ProducerError
 from producer.pipeline import Pipeline
+from producer.progress_bar import wait_with_progress
 from producer.report import make_console, make_reporter, print_summary
 from producer.schedule import run_beat
 from producer.settings import ProducerSettings, load_producer_settings
@@ -99,7 +102,7 @@ def submit(
         return
     err.print(f"sent {name} as task {handle.id}; waiting up to {timeout:g} s", highlight=False)
     try:
-        result = handle.get(timeout=timeout)
+        result = wait_with_progress(handle, timeout, err)
     except NoConsumer as exc:
         fail(str(exc))
     except CeleryTimeoutError:
@@ -107,6 +110,21 @@ def submit(
     except Exception as exc:  # the worker's own error, rebuilt by Celery
         fail(f"task {handle.id} failed: {type(exc).__name__}: {exc}")
     typer.echo(result.model_dump_json(indent=2))
+
+
+def cancel(
+    task_id: Annotated[str, typer.Argument(help="Task id, as printed by submit or answered by POST /tasks/{name}.")],
+) -> None:
+    """Cancel a task: a queued one never runs (on any worker, with a shared result store), a running one stops."""
+    try:
+        answer = task_store.cancel_task(client.producer_app(_task_settings()), task_id)
+    except task_store.MalformedTaskId as exc:
+        fail(str(exc), EXIT_USAGE)
+    except (task_store.UnknownTask, NotCancellable, ResultStoreUnavailable, BrokerUnavailable) as exc:
+        fail(str(exc))
+    note = "" if answer.lasting else " (rpc://: only workers running now know it; use a shared result store)"
+    make_console(stderr=True).print(f"cancelled {task_id} (was {answer.previous_state}){note}", highlight=False)
+    typer.echo(answer.state)
 
 
 @pipeline_app.command("run")
@@ -170,7 +188,15 @@ def serve(
         api = create_api(settings, _task_settings())
     except ProducerError as exc:
         fail(str(exc), EXIT_USAGE)
-    uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info", proxy_headers=False)
+    log_config = observability.uvicorn_log_config()
+    uvicorn.run(
+        api,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        proxy_headers=False,
+        log_config=log_config,
+    )
 
 
 def demo(
@@ -180,10 +206,13 @@ def demo(
     vhost: Annotated[
         str, typer.Option(help="RabbitMQ virtual host of the demo (recreated empty).")
     ] = "celery-tasks-demo",
+    language: Annotated[
+        str, typer.Option(help="Language of the generated news site: en, or zh (Chinese keywords and chart).")
+    ] = "en",
 ) -> None:
     """Run everything on this machine: consumers, a demo site, a mail catcher, the pipeline and its summary."""
     try:
-        run_demo(output, vhost, make_console())
+        run_demo(output, vhost, make_console(), language=language)
     except KeyboardInterrupt:
         fail("interrupted: everything the demo started has been stopped", EXIT_INTERRUPTED)
     except ProducerError as exc:
@@ -208,6 +237,7 @@ def register(app: typer.Typer) -> None:
     """Add the task commands to the producer's command line."""
     app.command()(contracts)
     app.command()(submit)
+    app.command()(cancel)
     app.add_typer(pipeline_app, name="pipeline")
     app.command()(schedule)
     app.command()(serve)

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from producer.client import producer_app
-from producer.demo_site import SURGE, SiteServer, generate, write_keywords_file
+from producer.demo_site import LANGUAGES, SiteServer, generate, write_keywords_file
 from producer.errors import DemoError
 from producer.mail_catcher import MailCatcher, png_attachments
 from producer.pipeline import Pipeline, PipelineReport
@@ -125,8 +125,12 @@ def wait_for_consumers(app: ContractApp, services: ServiceGroup, timeout: float 
         time.sleep(0.5)
 
 
-def run_demo(output: Path, vhost: str, console: Console, *, today: dt.date | None = None) -> PipelineReport:
-    """Run the demo end to end; raises DemoError unless at least one alert mail with its chart is on disk."""
+def run_demo(
+    output: Path, vhost: str, console: Console, *, today: dt.date | None = None, language: str = "en"
+) -> PipelineReport:
+    """Run the demo end to end on a site in ``language`` (en, zh); DemoError unless a mail with a chart came."""
+    if language not in LANGUAGES:
+        raise DemoError(f"the demo site speaks {', '.join(sorted(LANGUAGES))}, not {language!r}")
     started = time.monotonic()
     today = today or dt.datetime.now(dt.UTC).date()
     base = load_settings()
@@ -139,13 +143,13 @@ def run_demo(output: Path, vhost: str, console: Console, *, today: dt.date | Non
     say(f"  management UI: {ui} (user guest / guest)")
     with ExitStack() as stack:
         stack.enter_context(stop_on_signals())
-        site = SiteServer(generate(today)).start()
+        site = SiteServer(generate(today, language=language)).start()
         stack.callback(site.stop)
         say(f"  demo site: {site.base_url}/ ({len(site.site.articles)} articles over {len(site.site.counts)} days)")
         mail = MailCatcher(output / "mail").start()
         stack.callback(mail.stop)
         say(f"  mail catcher: smtp://127.0.0.1:{mail.port} -> {escape(str(output / 'mail'))}")
-        write_keywords_file(output / "keywords.json")
+        write_keywords_file(output / "keywords.json", language)
         services = stack.enter_context(ServiceGroup())
         env = consumer_env(settings, output, mail.port)
         for name, _, options in CONSUMERS:
@@ -164,7 +168,8 @@ def run_demo(output: Path, vhost: str, console: Console, *, today: dt.date | Non
         mails = {alert.message_id or "": mail.file_for(alert.message_id) for _, alert in report.alerts}
         print_summary(console, report, {key: path for key, path in mails.items() if path is not None})
         say("")
-        say(f"Expected surge on {today.isoformat()}: {', '.join(f'{k} ({v} documents)' for k, v in SURGE.items())}")
+        surge = ", ".join(f"{k} ({v} documents)" for k, v in LANGUAGES[language].surge.items())
+        say(f"Expected surge on {today.isoformat()}: {surge}")
         delivered = _report_mails(console, mail)
         say(f"Management UI: {ui} (the demo vhost stays until the next run)")
         say(f"Demo finished in {time.monotonic() - started:.1f} s; stopping the consumers.")

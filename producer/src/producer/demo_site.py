@@ -2,7 +2,8 @@
 
 Every day of the period has a few articles; each tracked keyword appears in a small,
 varying number of them (its normal level). On the last day two keywords are suddenly in
-most articles, which is what the pipeline should catch and alert on.
+most articles, which is what the pipeline should catch and alert on. The site is in
+English, or in Chinese (``language="zh"``, content in ``producer.demo_zh``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import html
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+
+from producer import demo_zh
 
 KEYWORDS: tuple[dict[str, Any], ...] = (
     {"keyword": "rabbitmq", "aliases": ["rabbit mq"]},
@@ -52,6 +56,29 @@ MENTIONS = (
 )
 
 
+def _english_title(words: list[str], day: dt.date, index: int) -> str:
+    topic = " and ".join(w.capitalize() for w in words[:2]) if words else "Team"
+    return f"{topic} notes, {day:%B} {day.day} #{index + 1}"
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the site writes about, in one language."""
+
+    language: str
+    keywords: tuple[dict[str, Any], ...]
+    surge: dict[str, int]
+    filler: tuple[str, ...]
+    mentions: tuple[str, ...]
+    title: Callable[[list[str], dt.date, int], str]
+
+
+LANGUAGES = {
+    "en": Content("en", KEYWORDS, SURGE, FILLER, MENTIONS, _english_title),
+    "zh": Content("zh", demo_zh.KEYWORDS, demo_zh.SURGE, demo_zh.FILLER, demo_zh.MENTIONS, demo_zh.title),
+}
+
+
 @dataclass(frozen=True)
 class Article:
     """One generated article."""
@@ -74,6 +101,7 @@ class DemoSite:
     """The site's articles and the expected keyword counts per day."""
 
     today: dt.date
+    content: Content = LANGUAGES["en"]
     articles: list[Article] = field(default_factory=list)
     counts: dict[dt.date, dict[str, int]] = field(default_factory=dict)
 
@@ -82,16 +110,19 @@ class DemoSite:
         return sorted((a for a in self.articles if a.section == name), key=lambda a: a.published, reverse=True)
 
 
-def generate(today: dt.date, days: int = 35, seed: int = 7, now: dt.datetime | None = None) -> DemoSite:
-    """Articles for ``days`` days ending with ``today`` (UTC), the surge on ``today``."""
+def generate(
+    today: dt.date, days: int = 35, seed: int = 7, now: dt.datetime | None = None, language: str = "en"
+) -> DemoSite:
+    """Articles for ``days`` days ending with ``today`` (UTC), the surge on ``today``, in ``language`` (en, zh)."""
     rng = random.Random(seed)  # noqa: S311 - demo content, not security
     now = now or dt.datetime.now(dt.UTC)
-    site = DemoSite(today=today)
+    content = LANGUAGES[language]
+    site = DemoSite(today=today, content=content)
     for offset in range(days - 1, -1, -1):
         day = today - dt.timedelta(days=offset)
-        levels = {k["keyword"]: rng.choice(NORMAL_LEVELS) for k in KEYWORDS}
+        levels = {k["keyword"]: rng.choice(NORMAL_LEVELS) for k in content.keywords}
         if day == today:
-            levels.update(SURGE)
+            levels.update(content.surge)
         total = max(MIN_ARTICLES_PER_DAY, max(levels.values()) + 2)
         chosen: list[list[str]] = [[] for _ in range(total)]
         for keyword, level in levels.items():
@@ -100,7 +131,7 @@ def generate(today: dt.date, days: int = 35, seed: int = 7, now: dt.datetime | N
         site.counts[day] = levels
         for index, words in enumerate(chosen):
             published = _published(day, index, total, today, now)
-            site.articles.append(_article(rng, day, index, words, published))
+            site.articles.append(_article(rng, content, day, index, words, published))
     return site
 
 
@@ -114,29 +145,30 @@ def _published(day: dt.date, index: int, total: int, today: dt.date, now: dt.dat
     return start + dt.timedelta(hours=hour, minutes=7 * index % 60)
 
 
-def _article(rng: random.Random, day: dt.date, index: int, words: list[str], published: dt.datetime) -> Article:
-    aliases = {k["keyword"]: k["aliases"] for k in KEYWORDS}
-    paragraphs = list(rng.sample(FILLER, 3))
+def _article(
+    rng: random.Random, content: Content, day: dt.date, index: int, words: list[str], published: dt.datetime
+) -> Article:
+    aliases = {k["keyword"]: k["aliases"] for k in content.keywords}
+    paragraphs = list(rng.sample(content.filler, 3))
     for word in words:
         shown = rng.choice([word, word, *aliases[word]])
-        paragraphs.insert(rng.randrange(len(paragraphs) + 1), rng.choice(MENTIONS).format(word=shown))
-    topic = " and ".join(w.capitalize() for w in words[:2]) if words else "Team"
+        paragraphs.insert(rng.randrange(len(paragraphs) + 1), rng.choice(content.mentions).format(word=shown))
     return Article(
         slug=f"{day.isoformat()}-{index:02d}",
         section=SECTIONS[index % len(SECTIONS)],
-        title=f"{topic} notes, {day:%B} {day.day} #{index + 1}",
+        title=content.title(words, day, index),
         published=published,
         paragraphs=tuple(paragraphs),
         keywords=tuple(words),
     )
 
 
-def article_html(article: Article) -> str:
+def article_html(article: Article, language: str = "en") -> str:
     """The article page, with its publication time in a meta tag and a <time> element."""
     stamp = article.published.isoformat().replace("+00:00", "Z")
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in article.paragraphs)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{language}"><head><meta charset="utf-8">
 <title>{html.escape(article.title)}</title>
 <meta property="article:published_time" content="{stamp}">
 <meta property="article:section" content="{article.section}">
@@ -206,7 +238,7 @@ def pages(site: DemoSite, base_url: str) -> dict[str, tuple[str, bytes]]:
     links = "".join(f'<li><a href="{path}">{path}</a></li>' for path in feed_paths())
     served["/"] = ("text/html; charset=utf-8", f"<!doctype html><h1>Demo news</h1><ul>{links}</ul>".encode())
     for article in site.articles:
-        served[article.path] = ("text/html; charset=utf-8", article_html(article).encode())
+        served[article.path] = ("text/html; charset=utf-8", article_html(article, site.content.language).encode())
     return served
 
 
@@ -261,7 +293,8 @@ class SiteServer:
         return [self.base_url + path for path in feed_paths()]
 
 
-def write_keywords_file(path: Path) -> Path:
-    """The ETL keywords file (ETL_KEYWORDS_FILE) for the site's vocabulary."""
-    path.write_text(json.dumps({"keywords": list(KEYWORDS)}, indent=2) + "\n", encoding="utf-8")
+def write_keywords_file(path: Path, language: str = "en") -> Path:
+    """The ETL keywords file (ETL_KEYWORDS_FILE) for the site's vocabulary in ``language``."""
+    keywords = list(LANGUAGES[language].keywords)
+    path.write_text(json.dumps({"keywords": keywords}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

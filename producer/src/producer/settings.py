@@ -8,8 +8,9 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
 
+from celery_tasks.settings import read_settings
 from limits import parse as parse_rate
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from producer.errors import ProducerConfigError
@@ -112,11 +113,4 @@ class ProducerSettings(BaseSettings):
 
 def load_producer_settings(**overrides: Any) -> ProducerSettings:
     """Read the settings, turning any invalid value into a ProducerConfigError naming the variable."""
-    try:
-        return ProducerSettings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"PRODUCER_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ProducerConfigError(f"invalid configuration: {problems}") from None
+    return read_settings(ProducerSettings, "PRODUCER_", ProducerConfigError, **overrides)

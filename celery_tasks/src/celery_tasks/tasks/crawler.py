@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field
 
 from celery_tasks.contract import Contract
-from celery_tasks.models import ContractArgs, ContractResult
+from celery_tasks.models import ContractArgs, ContractProgress, ContractResult
 
 IMPLEMENTED_BY = "the consumer-crawler service"
 
@@ -90,6 +90,13 @@ class CrawlFeedResult(ContractResult):
     errors: list[str] = Field(default_factory=list, description="Why entries failed (at most 20).")
 
 
+class CrawlFeedProgress(ContractProgress):
+    """Entries handled so far, out of the entries the feed lists (up to max_entries)."""
+
+    entries_done: int = Field(ge=0)
+    entries_total: int = Field(ge=0)
+
+
 class CrawlFeed(Contract[CrawlFeedArgs, CrawlFeedResult]):
     """Read an RSS, Atom or JSON feed, fetch its new entries and store them."""
 
@@ -97,6 +104,7 @@ class CrawlFeed(Contract[CrawlFeedArgs, CrawlFeedResult]):
     version = 1
     implemented_by = IMPLEMENTED_BY
     Args = CrawlFeedArgs
+    Progress = CrawlFeedProgress
     Result = CrawlFeedResult
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from celery_tasks.contract import Contract
-from celery_tasks.models import ContractArgs, ContractResult
+from celery_tasks.models import ContractArgs, ContractProgress, ContractResult
 
 IMPLEMENTED_BY = "the consumer-diagnostics service"
 
@@ -52,6 +52,13 @@ class SleepResult(ContractResult):
     worker: str
 
 
+class SleepProgress(ContractProgress):
+    """Seconds slept so far, out of the seconds asked for."""
+
+    slept: float = Field(ge=0)
+    seconds: float = Field(ge=0)
+
+
 class Sleep(Contract[SleepArgs, SleepResult]):
     """Sleep for a while: for time limits, shutdown and redelivery drills."""
 
@@ -59,6 +66,7 @@ class Sleep(Contract[SleepArgs, SleepResult]):
     version = 1
     implemented_by = IMPLEMENTED_BY
     Args = SleepArgs
+    Progress = SleepProgress
     Result = SleepResult
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, Literal, TypeVar
 
@@ -68,6 +68,8 @@ class Crawler(ABC, Generic[ItemT]):
     def __init__(self, context: CrawlContext, source: str) -> None:
         self.context = context
         self.source = source
+        #: Called with (items done, items in all) after each item (a task's progress report).
+        self.on_progress: Callable[[int, int], None] | None = None
 
     @property
     def http(self) -> HttpClient:
@@ -86,7 +88,12 @@ class Crawler(ABC, Generic[ItemT]):
         if not response.ok:
             return CrawlReport(response=response)
         items = self.parse(response)
-        return self.report(response, [self.process(item, response) for item in items])
+        done: list[ItemResult] = []
+        for item in items:
+            done.append(self.process(item, response))
+            if self.on_progress is not None:
+                self.on_progress(len(done), len(items))
+        return self.report(response, done)
 
     def prepare(self, url: str) -> None:
         """Hook run before the request (for example a login); nothing by default."""

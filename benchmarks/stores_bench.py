@@ -1,0 +1,122 @@
+"""Round trips through each result store, side by side: rpc:// (the default), Redis and PostgreSQL.
+
+Run by ``make bench`` after bench.py (or ``.venv/bin/python benchmarks/stores_bench.py``). One vhost,
+one ``consumer-diagnostics --queues=diagnostics.echo`` worker per store (production defaults, only the
+result backend differs), sequential ``Echo().delay(...).get()`` round trips, the stores measured in
+turn in every repetition so that machine load hits them alike. Prints p50/p99 and the ratio to rpc://,
+and writes ``benchmarks/results-stores.json``.
+"""
+
+# ruff: noqa: PLC0415 - the project is imported after the environment is set
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import procs  # noqa: E402
+from bench import BIN, percentile  # noqa: E402
+
+RESULTS = HERE / "results-stores.json"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+STORES = {
+    "rpc": "rpc://",
+    "redis": "redis://127.0.0.1:6379/14",
+    "postgres": "db+postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
+}
+
+
+def round_trips(task: Any, count: int) -> list[float]:
+    """Seconds of each of ``count`` sequential delay().get()."""
+    samples = []
+    for number in range(count):
+        started = time.perf_counter()
+        task.delay(text="hello", number=number).get(timeout=60)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> None:
+    """Measure every store, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rtt", type=int, default=500, help="round trips per store and repetition")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions; figures are medians")
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args()
+
+    import psycopg
+    from celery_tasks.factory import create_app
+    from celery_tasks.management import ManagementClient
+    from celery_tasks.settings import load_settings
+    from celery_tasks.tasks.diagnostics import Echo
+    from celery_tasks.testing import settings_env
+
+    management = ManagementClient("http://127.0.0.1:15672", "guest", "guest")
+    vhost = f"ct-bench-stores-{uuid.uuid4().hex[:8]}"
+    database = f"ct_bench_{uuid.uuid4().hex[:8]}"
+    management.create_vhost(vhost)
+    management.set_permissions(vhost, "guest")
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(f"create database {database}")
+    workers: list[procs.Worker] = []
+    apps: list[Any] = []
+    samples: dict[str, list[list[float]]] = {name: [] for name in STORES}
+    log_dir = Path(tempfile.mkdtemp(prefix="ct-bench-stores-"))
+    try:
+        tasks = {}
+        for name, url in STORES.items():
+            # One queue per contract: the stores take turns, each with a worker configured for it.
+            settings = load_settings(result_backend=url.format(database=database)).with_vhost(vhost)
+            app = create_app([Echo], settings)
+            apps.append(app)
+            tasks[name] = (app.tasks[Echo.name], settings)
+        for _ in range(args.reps):
+            for name, (task, settings) in tasks.items():
+                argv = [str(BIN / "consumer-diagnostics"), f"--queues={Echo.name}"]
+                worker = procs.Worker(argv, settings_env(settings), log_dir / f"worker-{name}.log")
+                workers.append(worker)
+                worker.wait_for_consumers(vhost, Echo.name)
+                round_trips(task, 20)  # warm-up: connections, tables, reply queue
+                samples[name].append(round_trips(task, args.rtt))
+                worker.stop()
+    finally:
+        for worker in workers:
+            worker.stop()
+        for app in apps:
+            app.close()
+        management.delete_vhost(vhost)
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            connection.execute(f"drop database if exists {database} with (force)")
+
+    figures = {
+        name: {
+            "rtt_p50_ms": statistics.median(percentile(rep, 50) for rep in reps) * 1000,
+            "rtt_p99_ms": statistics.median(percentile(rep, 99) for rep in reps) * 1000,
+        }
+        for name, reps in samples.items()
+    }
+    for name in STORES:
+        figures[name]["p50_vs_rpc"] = figures[name]["rtt_p50_ms"] / figures["rpc"]["rtt_p50_ms"]
+        figures[name]["p99_vs_rpc"] = figures[name]["rtt_p99_ms"] / figures["rpc"]["rtt_p99_ms"]
+    print(f"delay().get() round trips, {args.rtt} x {args.reps} per store (median of repetitions)")
+    print(f"{'store':<10}{'p50 ms':>10}{'p99 ms':>10}{'p50/rpc':>10}{'p99/rpc':>10}")
+    for name, row in figures.items():
+        print(
+            f"{name:<10}{row['rtt_p50_ms']:>10.2f}{row['rtt_p99_ms']:>10.2f}"
+            f"{row['p50_vs_rpc']:>10.2f}{row['p99_vs_rpc']:>10.2f}"
+        )
+    Path(args.output).write_text(json.dumps({"rtt": args.rtt, "reps": args.reps, "stores": figures}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
