@@ -148,7 +148,7 @@ class System:
 
     def __init__(self, vhost: str) -> None:
         self.vhost = vhost
-        self.broker_url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        self.broker_url = f"amqp://guest:guest@{procs.AMQP_HOST}/{vhost}"
 
     def send(self) -> Any:
         """Submit one task."""
@@ -214,7 +214,7 @@ class Project(System):
         from celery_tasks import tracing
 
         tracing.setup("bench-client")  # only when OTEL_* variables ask for it (the tracing rows)
-        self.settings = load_settings().with_vhost(vhost)
+        self.settings = load_settings(broker_url=self.broker_url, management_url=procs.MANAGEMENT_URL)
         self.app = create_app([Echo], self.settings)
         self.task = self.app.tasks[Echo.name]
 
@@ -577,6 +577,17 @@ def table(raw: dict[str, Any], plain: dict[str, Any], ours: dict[str, Any]) -> s
     return "\n".join(lines)
 
 
+def broker_info(management: Any) -> dict[str, Any]:
+    """The broker the figures were measured on: RabbitMQ and Erlang versions, AMQP address."""
+    overview = management.overview()
+    return {
+        "rabbitmq_version": overview.get("rabbitmq_version"),
+        "erlang_version": overview.get("erlang_version"),
+        "node": overview.get("node"),
+        "amqp": procs.AMQP_HOST,
+    }
+
+
 def main() -> None:
     """Parse arguments; run the whole benchmark, or one client when called with --client."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -611,7 +622,7 @@ def main() -> None:
 
     from celery_tasks.management import ManagementClient
 
-    management = ManagementClient("http://127.0.0.1:15672", "guest", "guest")
+    management = ManagementClient(procs.MANAGEMENT_URL, "guest", "guest")
     vhost = f"ct-bench-{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
     management.set_permissions(vhost, "guest")
@@ -634,6 +645,7 @@ def main() -> None:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "parameters": {"tasks": args.tasks, "reps": args.reps, "rtt_calls": args.rtt, "raw_confirm_batch": args.batch},
         "machine": info,
+        "broker": broker_info(management),
         "seconds": round(time.monotonic() - started, 1),
     }
     if {"raw", "celery", "ours"} <= set(figures):

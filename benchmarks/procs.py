@@ -13,6 +13,10 @@ from pathlib import Path
 
 import amqp
 
+# The broker under test: the system node by default, the RabbitMQ 4 node with `make bench BROKER=4`.
+AMQP_HOST = os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672")
+MANAGEMENT_URL = os.environ.get("BENCH_MANAGEMENT_URL", "http://127.0.0.1:15672")
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -96,7 +100,7 @@ class Worker:
     def wait_for_consumers(self, vhost: str, queue: str, minimum: int = 1, timeout: float = 90.0) -> None:
         """Block until ``queue`` has ``minimum`` consumers (read over AMQP, no statistics delay)."""
         deadline = time.monotonic() + timeout
-        connection = amqp.Connection(host="127.0.0.1:5672", userid="guest", password="guest", virtual_host=vhost)
+        connection = amqp.Connection(host=AMQP_HOST, userid="guest", password="guest", virtual_host=vhost)
         connection.connect()
         try:
             while time.monotonic() < deadline:
@@ -142,14 +146,18 @@ def own_peak_rss_mib() -> float:
 
 
 def broker_pid() -> int | None:
-    """The shared RabbitMQ node's Erlang VM (beam.smp run by the rabbitmq user), if visible."""
+    """The broker's Erlang VM (beam.smp run by the rabbitmq user, or named BENCH_BROKER_NODE), if visible."""
+    node = os.environ.get("BENCH_BROKER_NODE")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if (entry / "comm").read_text().strip() != "beam.smp":
                 continue
-            if entry.stat().st_uid == pwd.getpwnam("rabbitmq").pw_uid:
+            if node:  # RabbitMQ passes its node name in the environment
+                if f"RABBITMQ_NODENAME={node}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    return int(entry.name)
+            elif entry.stat().st_uid == pwd.getpwnam("rabbitmq").pw_uid:
                 return int(entry.name)
         except (OSError, KeyError):
             continue

@@ -9,6 +9,7 @@ it after sending the reply to the caller's exclusive reply queue.
 from __future__ import annotations
 
 import json
+import os
 import select
 import sys
 import time
@@ -23,7 +24,7 @@ BODY = json.dumps([[], {"text": "hello", "number": 1}, {}]).encode()
 def connect(vhost: str, *, confirm_publish: bool = False) -> amqp.Connection:
     """A py-amqp connection to the local broker's vhost."""
     connection = amqp.Connection(
-        host="127.0.0.1:5672",
+        host=os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672"),
         userid="guest",
         password="guest",
         virtual_host=vhost,
@@ -160,14 +161,15 @@ def purge(vhost: str, queue: str) -> None:
 def serve(vhost: str, queue: str) -> None:
     """Echo server: reply to requests on their reply_to queue, wait for the confirms, then ack the requests.
 
-    It consumes ``queue`` (quorum, persistent requests) and ``queue.bare`` (classic,
+    It consumes ``queue`` (quorum, persistent requests) and ``queue.bare`` (classic, exclusive,
     transient). Requests already received are answered together, their replies'
     confirms awaited once, and then acked: nothing is acked before its reply is safe.
     """
     connection = connect(vhost)
     channel = connection.channel()
     declare_quorum(channel, queue)
-    channel.queue_declare(f"{queue}.bare", durable=False, auto_delete=False)
+    # Exclusive: a transient classic queue that RabbitMQ 4.3 still allows (clients publish to it by name).
+    channel.queue_declare(f"{queue}.bare", durable=False, exclusive=True)
     channel.basic_qos(0, 100, False)
     replies = BatchConfirmer(connection, connection.channel())
     pending: list[amqp.Message] = []

@@ -139,10 +139,14 @@ class PrivateBroker:
         base = load_settings(broker_url=self.url, management_url=self.management_url, **overrides)
         return base.with_vhost(vhost)
 
+    def tool(self, name: str) -> list[str]:
+        """Command line that runs one of RabbitMQ's scripts for this node (a subclass may run it elsewhere)."""
+        return [rabbitmq_tool(name)]
+
     def ctl(self, *args: str, timeout: float = 120) -> str:
         """Run rabbitmqctl against this node; returns its output, raising with it on failure."""
         completed = subprocess.run(
-            [rabbitmq_tool("rabbitmqctl"), "-n", self.node, *args],
+            [*self.tool("rabbitmqctl"), "-n", self.node, *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -158,7 +162,7 @@ class PrivateBroker:
         began = time.monotonic()
         log = (self.base / "server.out").open("ab")
         self.process = subprocess.Popen(
-            [rabbitmq_tool("rabbitmq-server")],
+            self.tool("rabbitmq-server"),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

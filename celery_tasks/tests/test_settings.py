@@ -1,3 +1,4 @@
+import kombu
 import pytest
 from celery_tasks.config import celery_config
 from celery_tasks.errors import ConfigurationError
@@ -57,3 +58,17 @@ def test_tls_options_check_the_host_name():
     config = celery_config(load_settings(broker_url="amqps://u:p@broker.example:5671//", broker_ca_certs="/ca.pem"))
     assert config["broker_use_ssl"]["server_hostname"] == "broker.example"
     assert config["broker_use_ssl"]["ca_certs"] == "/ca.pem"
+
+
+def test_a_failover_list_keeps_every_node():
+    nodes = ";".join(f"amqp://app:s3cret@rabbit-{n}:5672//" for n in range(3))
+    settings = load_settings(broker_url=nodes)
+    moved = settings.with_vhost("team a")
+    assert moved.vhost == "team a"
+    assert moved.broker_url.count("/team%20a") == 3
+    assert moved.redacted_broker_url().count("app:***@rabbit-") == 3
+    assert "s3cret" not in moved.redacted_broker_url()
+    assert moved.broker_credentials() == ("app", "s3cret")
+    assert len(kombu.Connection(moved.broker_url).alt) == 3, "kombu fails over through all three"
+    with pytest.raises(ConfigurationError, match="redis"):
+        load_settings(broker_url="amqp://rabbit-1//;redis://rabbit-2//")

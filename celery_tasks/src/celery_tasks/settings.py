@@ -71,9 +71,10 @@ class TaskSettings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _check_broker_url(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme
-        if scheme not in {"amqp", "amqps", "pyamqp"}:
-            raise ValueError(f"broker_url must be an amqp:// or amqps:// URL, not {scheme or 'empty'!r}")
+        for url in broker_urls(value):
+            scheme = urlsplit(url).scheme
+            if scheme not in {"amqp", "amqps", "pyamqp"}:
+                raise ValueError(f"broker_url must be an amqp:// or amqps:// URL, not {scheme or 'empty'!r}")
         return value
 
     @field_validator("result_backend")
@@ -93,13 +94,13 @@ class TaskSettings(BaseSettings):
 
     @property
     def vhost(self) -> str:
-        """The virtual host named in the broker URL ('/' when none is named)."""
-        path = urlsplit(self.broker_url).path
+        """The virtual host named in the (first) broker URL ('/' when none is named)."""
+        path = urlsplit(broker_urls(self.broker_url)[0]).path
         return unquote(path[1:]) if len(path) > 1 else "/"
 
     def broker_credentials(self) -> tuple[str, str]:
-        """User and password from the broker URL (RabbitMQ's defaults when absent)."""
-        parts = urlsplit(self.broker_url)
+        """User and password from the (first) broker URL (RabbitMQ's defaults when absent)."""
+        parts = urlsplit(broker_urls(self.broker_url)[0])
         return unquote(parts.username or "guest"), unquote(parts.password or "guest")
 
     def management_credentials(self) -> tuple[str, str]:
@@ -108,9 +109,10 @@ class TaskSettings(BaseSettings):
         return self.management_user or user, self.management_password or password
 
     def with_vhost(self, vhost: str) -> TaskSettings:
-        """A copy of these settings pointing at another virtual host."""
-        parts = urlsplit(self.broker_url)
-        url = urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+        """A copy of these settings pointing at another virtual host (on every node of a failover list)."""
+        path = "/" + quote(vhost, safe="")
+        urls = [urlsplit(url) for url in broker_urls(self.broker_url)]
+        url = ";".join(urlunsplit((parts.scheme, parts.netloc, path, "", "")) for parts in urls)
         return self.model_copy(update={"broker_url": url})
 
     def redacted_result_backend(self) -> str:
@@ -118,8 +120,13 @@ class TaskSettings(BaseSettings):
         return redact_url(self.result_backend)
 
     def redacted_broker_url(self) -> str:
-        """The broker URL with its password replaced, safe to log or print."""
-        return redact_url(self.broker_url)
+        """The broker URL (every one of a failover list) with its password replaced, safe to log or print."""
+        return ";".join(redact_url(url) for url in broker_urls(self.broker_url))
+
+
+def broker_urls(value: str) -> list[str]:
+    """The URLs of a broker setting: one, or several separated by ';' (kombu's failover list)."""
+    return [url.strip() for url in value.split(";") if url.strip()] or [value]
 
 
 def redact_url(url: str) -> str:
