@@ -20,7 +20,7 @@ import datetime as dt
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -289,45 +289,55 @@ def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) ->
     return endpoint
 
 
+#: The HTTP answer to each error of reading or cancelling a task.
+TASK_ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (MalformedTaskId, 422),
+    (UnknownTask, 404),
+    (NotCancellable, 409),
+    (ResultStoreUnavailable, 503),
+    (BrokerUnavailable, 503),
+)
+
+
+@contextlib.contextmanager
+def _task_errors_as_http() -> Iterator[None]:
+    """Turn the errors of reading or cancelling a task into their HTTP answers."""
+    try:
+        yield
+    except tuple(kind for kind, _ in TASK_ERROR_STATUS) as exc:
+        status = next(code for kind, code in TASK_ERROR_STATUS if isinstance(exc, kind))
+        raise HTTPException(status_code=status, detail=str(exc)) from None
+
+
+async def read_task(gateway: CeleryGateway, task_id: str) -> TaskStatus:
+    """A task's status: from the shared store, or (rpc://) from what this process submitted; UnknownTask if none."""
+    check_task_id(task_id)
+    if gateway.shared:
+        return await run_in_threadpool(read_status, gateway.app, task_id)
+    status = await gateway.call(gateway.status, task_id)
+    if status is None:
+        raise UnknownTask(f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+    return status
+
+
 def _task_routes(api: FastAPI, gateway: CeleryGateway) -> None:
     """GET /tasks/{id} (state, progress, typed result) and DELETE /tasks/{id} (cancel)."""
 
     @api.get("/tasks/{task_id}", response_model=TaskStatus, tags=["tasks"])
     async def task_status(task_id: str) -> TaskStatus:
         """State and latest progress of a task; once done, its typed result or its error."""
-        try:
-            check_task_id(task_id)
-            if gateway.shared:
-                return await run_in_threadpool(read_status, gateway.app, task_id)
-            status = await gateway.call(gateway.status, task_id)
-        except MalformedTaskId as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
-        except UnknownTask as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
-        except ResultStoreUnavailable as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from None
-        if status is None:
-            raise HTTPException(status_code=404, detail=f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
-        return status
+        with _task_errors_as_http():
+            return await read_task(gateway, task_id)
 
     @api.delete("/tasks/{task_id}", response_model=CancelAnswer, tags=["tasks"])
     async def task_cancel(task_id: str) -> CancelAnswer:
         """Cancel a task: a queued one never runs, a running one is stopped where its pool allows."""
-        try:
-            check_task_id(task_id)
+        with _task_errors_as_http():
             if gateway.shared:
+                check_task_id(task_id)
                 return await run_in_threadpool(cancel_task, gateway.app, task_id)
-            if await gateway.call(gateway.status, task_id) is None:
-                raise UnknownTask(f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+            await read_task(gateway, task_id)  # rpc://: only the tasks this process submitted
             return await gateway.call(cancel_task, gateway.app, task_id)
-        except MalformedTaskId as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
-        except UnknownTask as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
-        except NotCancellable as exc:
-            raise HTTPException(status_code=409, detail=str(exc)) from None
-        except (ResultStoreUnavailable, BrokerUnavailable) as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from None
 
 
 def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: ContractApp | None = None) -> FastAPI:
@@ -338,9 +348,7 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
     async def lookup(task_id: str) -> TaskStatus | None:
         """A task's status for the scope checks of reads and cancels (None when unknown or unreadable)."""
         try:
-            if gateway.shared:
-                return await run_in_threadpool(read_status, gateway.app, task_id)
-            return await gateway.call(gateway.status, task_id)
+            return await read_task(gateway, task_id)
         except (MalformedTaskId, UnknownTask, ResultStoreUnavailable):
             return None
 
