@@ -81,7 +81,7 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
 
     #: Unique dotted task name; also the name of the task's RabbitMQ queue.
     name: ClassVar[str]
-    #: Bumped on every breaking change of the argument or result model.
+    #: Bumped on every breaking change of the argument, result or progress model.
     version: ClassVar[int] = 1
     #: Oldest message version this contract still accepts (defaults to ``version``).
     min_version: ClassVar[int | None] = None
@@ -103,11 +103,11 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         implementation = cls.__dict__.get("run")
         if implementation is not None and not getattr(implementation, "__contract_run__", False):
             cls.run = _validating_run(implementation)  # type: ignore[method-assign]
-        redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result"))
+        redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result", "Progress"))
         if redefined and getattr(cls, "name", None):
             _check_definition(cls)
             cls.queue = cls.name
-            cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result)
+            cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result, cls.Progress)
 
     @classmethod
     def accepted_versions(cls) -> range:
