@@ -3,12 +3,12 @@ import subprocess
 
 import pytest
 from celery_tasks.cli import main
+from celery_tasks.models import ContractProgress
 from celery_tasks.registry import ALL_CONTRACTS
 from click.testing import CliRunner
 from pydantic import Field
 
 from celery_tasks import Contract, ContractArgs, ContractResult, headers, schema
-from celery_tasks.models import ContractProgress
 
 
 class Item(ContractResult):

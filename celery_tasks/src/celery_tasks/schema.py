@@ -1,9 +1,9 @@
 """Contract schema snapshots and the compatibility gate.
 
 A snapshot stores, per contract, its name, version, fingerprint and the JSON schemas of
-its argument, result and progress models (``progress`` is null for a contract without one). ``check`` compares the live contracts with a snapshot
-and classifies every difference. The rules follow a schema registry's BACKWARD mode
-(consumers are rolled out first, then producers):
+its argument, result and progress models (``progress`` is null for a contract without one).
+``check`` compares the live contracts with a snapshot and classifies every difference.
+The rules follow a schema registry's BACKWARD mode (consumers are rolled out first, then producers):
 
 | change | arguments | result |
 | --- | --- | --- |
