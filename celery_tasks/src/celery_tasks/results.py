@@ -60,6 +60,9 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         """
         self.check_reachable()
         settings = getattr(self.app, "settings", None)
+        if settings is not None and "interval" not in kwargs and stores.polled(settings.result_backend):
+            # Celery's database backend reads the row every ``interval`` (0.5 s by default); Redis pushes.
+            kwargs["interval"] = settings.result_poll_interval
         with stores.store_errors(settings, f"cannot read the result of {self.contract.name}[{self.id}]"):
             raw = self._wait(timeout, propagate, **kwargs)
         if not propagate and isinstance(raw, BaseException):
