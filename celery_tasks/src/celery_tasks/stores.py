@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis.exceptions
+import sqlalchemy
 import sqlalchemy.exc
 from celery import states
 from celery.backends.database import session_cleanup
@@ -182,15 +183,17 @@ def _redis_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> 
 
 
 def _database_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> None:
-    """Insert every record's row in one transaction (SQLAlchemy batches the INSERTs); the ids are new."""
+    """Insert every record's row with one multi-row INSERT (the ids are new); the columns as store_result fills them."""
+    template = backend.task_cls("template")
+    backend._update_result(template, record, states.SUCCESS)
+    values = {
+        attribute.key: getattr(template, attribute.key)
+        for attribute in sqlalchemy.inspect(backend.task_cls).column_attrs
+        if attribute.key not in ("id", "task_id")
+    }
     session = backend.ResultSession()
     with session_cleanup(session):
-        rows = []
-        for record_id in ids:
-            row = backend.task_cls(record_id)
-            backend._update_result(row, record, states.SUCCESS)  # the columns exactly as store_result fills them
-            rows.append(row)
-        session.add_all(rows)
+        session.execute(sqlalchemy.insert(backend.task_cls), [{**values, "task_id": record_id} for record_id in ids])
         session.commit()
 
 
