@@ -1,11 +1,16 @@
 """One OpenTelemetry trace from the HTTP request to the worker: real processes export OTLP/HTTP to a local receiver."""
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from api_server import ApiServers
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, wait_for_parked
+from celery_tasks.testing import entry_point, settings_env, wait_for_parked
 from otlp_receiver import OtlpReceiver
 
 from celery_tasks import create_app
@@ -133,3 +138,58 @@ def test_clients_and_workers_without_tracing_still_work_with_traced_peers(
     assert publish.name == "apply_async/diagnostics.sleep"
     time.sleep(1)
     assert [s.name for s in receiver.spans if s.attributes.get("celery_tasks.task_id") == task_id] == [publish.name]
+
+
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_one_trace_covers_every_step_of_a_pipeline_chain_and_group(start_service, receiver, task_settings, pool):
+    env = receiver.env()
+    worker = [entry_point("consumer-diagnostics"), "-n", f"{pool}@%h", "-Q", "diagnostics.echo", f"--pool={pool}"]
+    start_service([*worker, "--concurrency=2"] if pool == "prefork" else worker, ["diagnostics.echo"], env=env)
+    # A traced producer process: a chain of two and a group of two, sent by the pipeline's code in one pipeline span.
+    script = Path(__file__).parent / "traced_pipeline.py"
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, **settings_env(task_settings), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    sent = json.loads(done.stdout.strip().splitlines()[-1])
+    trace_id = sent["trace_id"]
+
+    root = one(receiver.wait_for(lambda s: s.span_id == sent["pipeline_span_id"], what="pipeline span"))
+    assert (root.service, root.name, root.trace_id, root.parent_id) == ("producer", "pipeline", trace_id, "")
+
+    def publish_and_run(task_id):
+        run = one(receiver.wait_for(lambda s: s.name == "run/diagnostics.echo" and task_of(s) == task_id))
+        publish = one(receiver.wait_for(lambda s: s.kind == PRODUCER and task_of(s) == task_id, what="publish"))
+        assert (publish.name, run.parent_id, run.kind, run.service) == (
+            "apply_async/diagnostics.echo",
+            publish.span_id,
+            CONSUMER,
+            "diagnostics",
+        )
+        assert run.attributes["celery_tasks.outcome"] == "succeeded"
+        assert run.trace_id == publish.trace_id == trace_id, f"{task_id} is not in the pipeline's trace"
+        return publish, run
+
+    # The chain: step 1 is published by the producer inside the pipeline span, step 2 by the worker inside
+    # step 1's run span (Celery sends a chain's next step when the previous one succeeds).
+    first_publish, first_run = publish_and_run(sent["chain"][0])
+    second_publish, _ = publish_and_run(sent["chain"][1])
+    assert (first_publish.service, first_publish.parent_id) == ("producer", root.span_id)
+    assert (second_publish.service, second_publish.parent_id) == ("diagnostics", first_run.span_id)
+
+    # The group: both members published by the producer inside the stage's span, a child of the pipeline span.
+    stage = one(receiver.wait_for(lambda s: s.name == "pipeline/echo", what="stage span"))
+    assert (stage.service, stage.trace_id, stage.parent_id) == ("producer", trace_id, root.span_id)
+    assert stage.attributes["celery_tasks.pipeline.items"] == 2
+    for task_id in sent["group"]:
+        publish, _ = publish_and_run(task_id)
+        assert (publish.service, publish.parent_id) == ("producer", stage.span_id)
+
+
+def task_of(span):
+    return span.attributes.get("celery_tasks.task_id")

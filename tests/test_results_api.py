@@ -121,3 +121,26 @@ def test_rpc_keeps_todays_behaviour(serve, start_service, task_settings):
     assert poll(first, task_id, lambda body: body["ready"])["result"]["text"] == "rpc"
     other = second.get(f"/tasks/{task_id}")
     assert other.status_code == 404 and "rpc://" in other.json()["detail"]
+
+
+def test_bulk_sent_tasks_are_known_to_every_api_process_while_queued(serve, start_service, shared_settings):
+    client, _, _ = serve(shared_settings)
+    sender = create_app([diagnostics.Echo], shared_settings)
+    try:
+        handles = sender.tasks[diagnostics.Echo.name].delay_many(
+            [{"text": f"bulk {n}", "number": n} for n in range(40)]
+        )
+        # No worker yet: every task is queued, and the API knows each one (the submitted records, written in a batch).
+        assert queue_depth(sender, "diagnostics.echo") == 40
+        for handle in handles:
+            answer = client.get(f"/tasks/{handle.id}")
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert (body["state"], body["name"], body["ready"]) == ("PENDING", "diagnostics.echo", False)
+            assert body["submitted_at"]
+        start_service([entry_point("consumer-diagnostics"), "--concurrency=1"], QUEUES, settings=shared_settings)
+        done = poll(client, handles[-1].id, lambda body: body["ready"])
+        assert (done["state"], done["result_type"], done["result"]["text"]) == ("SUCCESS", "EchoResult", "bulk 39")
+        assert [handle.get(timeout=30).number for handle in handles] == list(range(40))
+    finally:
+        sender.close()

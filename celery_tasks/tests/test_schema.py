@@ -3,11 +3,12 @@ import subprocess
 
 import pytest
 from celery_tasks.cli import main
+from celery_tasks.models import ContractProgress
 from celery_tasks.registry import ALL_CONTRACTS
 from click.testing import CliRunner
 from pydantic import Field
 
-from celery_tasks import Contract, ContractArgs, ContractResult, schema
+from celery_tasks import Contract, ContractArgs, ContractResult, headers, schema
 
 
 class Item(ContractResult):
@@ -140,3 +141,84 @@ def test_removed_contract_fails_the_gate(tmp_path):
     result = CliRunner().invoke(main, ["schema", "check", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "diagnostics.gone: contract removed" in result.output
+
+
+class Steps(ContractProgress):
+    done: int
+    total: int
+
+
+class StepsRenamed(ContractProgress):
+    finished: int
+    total: int
+
+
+class StepsMore(ContractProgress):
+    done: int
+    total: int
+    phase: str
+
+
+def with_progress(progress, version: int = 1):
+    return type("Demo", (make_contract(BASE_ARGS, BASE_RESULT, version),), {"Progress": progress})
+
+
+def test_progress_is_in_the_snapshot_and_the_fingerprint():
+    plain, tracked = make_contract(BASE_ARGS, BASE_RESULT), with_progress(Steps)
+    assert schema.contract_snapshot(plain)["progress"] is None
+    assert schema.contract_snapshot(tracked)["progress"]["properties"].keys() == {"done", "total"}
+    assert tracked.fingerprint != plain.fingerprint != with_progress(StepsRenamed).fingerprint
+    # A contract without progress keeps the fingerprint it had before progress was fingerprinted.
+    assert plain.fingerprint == headers.schema_fingerprint(plain.Args, plain.Result)
+
+
+def test_a_breaking_progress_change_needs_a_version_bump():
+    found, report = verdicts(with_progress(Steps), with_progress(StepsRenamed))
+    assert ("progress", "done", "breaking") in found
+    assert report.errors == [
+        "demo.task: progress field 'done': field removed or renamed (breaking) -- bump demo.task.version to 2"
+    ]
+    _, bumped = verdicts(with_progress(Steps), with_progress(StepsRenamed, version=2))
+    assert bumped.errors == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, Steps, ("progress", "", "compatible")),  # a model added: old callers ignore it
+        (Steps, None, ("progress", "", "breaking")),  # a model removed: callers lose their progress
+        (Steps, StepsMore, ("progress", "phase", "compatible")),  # the caller reads it: like a result field
+    ],
+)
+def test_progress_rules_follow_the_result(old, new, expected):
+    found, _ = verdicts(with_progress(old), with_progress(new))
+    assert expected in found
+
+
+def test_cli_check_catches_an_unversioned_progress_break(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["schema", "export", "--dir", str(tmp_path)]).exit_code == 0
+    path = tmp_path / "diagnostics.sleep.json"
+    doc = json.loads(path.read_text())
+    assert set(doc["progress"]["properties"]) == {"slept", "seconds"}
+    # Pretend the snapshot's progress had a field that the live Progress model lacks.
+    doc["progress"]["properties"]["phase"] = {"type": "string"}
+    doc["progress"]["required"].append("phase")
+    doc["fingerprint"] = "0" * 16
+    path.write_text(json.dumps(doc))
+    failed = runner.invoke(main, ["schema", "check", "--dir", str(tmp_path)])
+    assert failed.exit_code == 1
+    assert "diagnostics.sleep: progress field 'phase': field removed or renamed (breaking)" in failed.output
+    assert "bump diagnostics.sleep.version to 2" in failed.output
+
+
+def test_old_snapshots_without_progress_still_load(tmp_path):
+    schema.export(ALL_CONTRACTS, tmp_path)
+    for path in tmp_path.glob("*.json"):
+        doc = json.loads(path.read_text())
+        del doc["progress"]
+        path.write_text(json.dumps(doc))
+    reports = schema.check(ALL_CONTRACTS, schema.load_directory(tmp_path))
+    added = {r.name for r in reports for c in r.changes if c.rule == "progress model added"}
+    assert added == {"crawler.crawl_feed", "diagnostics.sleep"}
+    assert all(r.errors == [] for r in reports)

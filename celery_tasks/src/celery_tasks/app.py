@@ -32,6 +32,10 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
         if settings.result_backend.startswith("rpc://"):
             # rpc:// without a queue declaration per sent task (see fast_rpc.py)
             self.backend_cls = "celery_tasks.fast_rpc:ContractRPCBackend"
+        elif settings.result_backend.startswith("db+") and settings.result_pool_connections:
+            # Celery's database backend with pooled connections (see database_store.py); it reads database_url.
+            self.conf.database_url = settings.result_backend.removeprefix("db+")
+            self.backend_cls = "celery_tasks.database_store:PooledDatabaseBackend"
         queues = [topology.task_queue(contract.name, settings.delivery_limit) for contract in contracts]
         self.conf.task_queues = queues
         self.conf.task_default_queue = queues[0].name if queues else "celery"

@@ -22,6 +22,7 @@ import amqp
 from amqp.exceptions import MessageNacked
 from pydantic import BaseModel
 
+from celery_tasks import stores
 from celery_tasks.errors import ContractError, InvalidArguments, PublishRefused
 from celery_tasks.messages import TaskMessageFactory
 
@@ -168,7 +169,10 @@ class BulkSender:
             outgoing.append(Outgoing(index, task_id, message))
         with self.app.producer_or_acquire() as producer:
             connection = producer.connection
-            self.app.backend.on_task_call(producer, "")
+            if not stores.is_shared(str(self.app.conf.result_backend)):
+                # rpc:// declares its reply queue here. Redis would subscribe to one task id (and refuses ""):
+                # a shared store needs nothing, each get() subscribes and reads the stored result first.
+                self.app.backend.on_task_call(producer, "")
             pending = list(outgoing)
 
             def publish_pending() -> None:

@@ -29,6 +29,7 @@ from celery_tasks.errors import (
     InvalidArguments,
     InvalidResult,
     PayloadTooLarge,
+    PublishRefused,
     UnsupportedVersion,
 )
 from celery_tasks.models import ContractArgs, ContractProgress, ContractResult
@@ -81,7 +82,7 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
 
     #: Unique dotted task name; also the name of the task's RabbitMQ queue.
     name: ClassVar[str]
-    #: Bumped on every breaking change of the argument or result model.
+    #: Bumped on every breaking change of the argument, result or progress model.
     version: ClassVar[int] = 1
     #: Oldest message version this contract still accepts (defaults to ``version``).
     min_version: ClassVar[int | None] = None
@@ -103,11 +104,11 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         implementation = cls.__dict__.get("run")
         if implementation is not None and not getattr(implementation, "__contract_run__", False):
             cls.run = _validating_run(implementation)  # type: ignore[method-assign]
-        redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result"))
+        redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result", "Progress"))
         if redefined and getattr(cls, "name", None):
             _check_definition(cls)
             cls.queue = cls.name
-            cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result)
+            cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result, cls.Progress)
 
     @classmethod
     def accepted_versions(cls) -> range:
@@ -233,8 +234,23 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         when this returns, every task is persistent in its queue. See celery_tasks.bulk.
         """
         app = self._get_app()
-        with broker_errors(getattr(app, "settings", None), f"cannot send {self.name}"):
-            return submit_many(self, calls, window=window, **options)
+        settings = getattr(app, "settings", None)
+        try:
+            with broker_errors(settings, f"cannot send {self.name}"):
+                sent = submit_many(self, calls, window=window, **options)
+        except PublishRefused as exc:  # the accepted ones are queued: record them too
+            self._record_many([handle.id for handle in getattr(exc, "accepted", ())], settings)
+            raise
+        self._record_many([handle.id for handle in sent], settings)
+        return sent
+
+    def _record_many(self, task_ids: Sequence[str], settings: Any) -> None:
+        """The submitted records of a bulk send, batched; like ``_record``, a store failure is logged only."""
+        if settings is not None and stores.is_shared(settings.result_backend):
+            try:
+                stores.record_submitted_many(self._get_app(), task_ids, self.name)
+            except CeleryTasksError as exc:
+                logger.warning("%s", exc)
 
     def check_payload_size(self, payload: Mapping[str, Any]) -> None:
         """Refuse a payload whose JSON form exceeds the app's configured limit."""

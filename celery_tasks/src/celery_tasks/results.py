@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 ResultT = TypeVar("ResultT", bound=ContractResult)
 
 CHECK_INTERVAL = 1.0
+#: First wait between two reads of a database store's row (doubling up to CELERY_TASKS_RESULT_POLL_INTERVAL).
+FIRST_POLL = 0.005
 
 
 class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
@@ -70,7 +72,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         app = self.app
         check_after = getattr(app, "consumer_check_after", None)
         if check_after is None:
-            return super().get(timeout=timeout, propagate=propagate, **kwargs)
+            return self._get_once(timeout, propagate, **kwargs)
         deadline = None if timeout is None else time.monotonic() + timeout
         step = check_after
         idle_since: float | None = None
@@ -80,7 +82,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
                 raise CeleryTimeoutError(f"the result of {self.contract.name}[{self.id}] did not come in time")
             wait = step if remaining is None else min(step, remaining)
             try:
-                return super().get(timeout=wait, propagate=propagate, **kwargs)
+                return self._get_once(wait, propagate, **kwargs)
             except CeleryTimeoutError:
                 pass
             step = CHECK_INTERVAL
@@ -95,3 +97,22 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
                     f"task {self.id} has not run. It stays queued and runs when a worker for "
                     f"{self.contract.name} ({self.contract.implemented_by}) starts"
                 )
+
+    def _get_once(self, timeout: float | None, propagate: bool, **kwargs: Any) -> Any:
+        """Celery's get(); on a database store, first read the state at short growing intervals.
+
+        Celery's database backend reads the row every 0.5 s; Redis pushes results and rpc:// is a
+        queue. Here the row is read after 5 ms, then at doubling intervals up to
+        ``CELERY_TASKS_RESULT_POLL_INTERVAL`` (0.05 s), one indexed read each.
+        """
+        settings = getattr(self.app, "settings", None)
+        if settings is None or "interval" in kwargs or not stores.polled(settings.result_backend):
+            return super().get(timeout=timeout, propagate=propagate, **kwargs)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ready():  # a ready state is cached, so get() below reads nothing more
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise CeleryTimeoutError(f"the result of {self.contract.name}[{self.id}] did not come in time")
+            self._poll_delay = min(getattr(self, "_poll_delay", FIRST_POLL / 2) * 2, settings.result_poll_interval)
+            time.sleep(self._poll_delay if remaining is None else min(self._poll_delay, remaining))
+        return super().get(timeout=timeout, propagate=propagate, **kwargs)

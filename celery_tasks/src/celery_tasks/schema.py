@@ -1,9 +1,9 @@
 """Contract schema snapshots and the compatibility gate.
 
 A snapshot stores, per contract, its name, version, fingerprint and the JSON schemas of
-its argument and result models. ``check`` compares the live contracts with a snapshot
-and classifies every difference. The rules follow a schema registry's BACKWARD mode
-(consumers are rolled out first, then producers):
+its argument, result and progress models (``progress`` is null for a contract without one).
+``check`` compares the live contracts with a snapshot and classifies every difference.
+The rules follow a schema registry's BACKWARD mode (consumers are rolled out first, then producers):
 
 | change | arguments | result |
 | --- | --- | --- |
@@ -16,6 +16,9 @@ and classifies every difference. The rules follow a schema registry's BACKWARD m
 | type narrowed or changed | breaking | breaking |
 | constraint relaxed (max up, min down, enum value added) | compatible | breaking |
 | constraint tightened | breaking | compatible |
+
+Progress flows like the result (the worker writes it, the caller reads it), so its changes
+follow the result column; adding a Progress model is compatible, removing it is breaking.
 
 A breaking change is allowed only together with a version bump; a consumer then parks
 messages of versions it does not accept, and they are replayed once it is upgraded.
@@ -33,7 +36,7 @@ from typing import Any, Literal
 from celery_tasks.contract import Contract
 from celery_tasks.errors import ContractError
 
-Side = Literal["args", "result"]
+Side = Literal["args", "result", "progress"]
 Verdict = Literal["compatible", "breaking"]
 
 LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
@@ -91,8 +94,15 @@ class ContractReport:
         return []
 
 
+def _breaking(side: Side, breaking_for: set[Side]) -> Verdict:
+    """The verdict of a change on one side; progress is read by the caller, so it is judged like the result."""
+    judged_as: Side = "result" if side == "progress" else side
+    return "breaking" if judged_as in breaking_for else "compatible"
+
+
 def contract_snapshot(contract: type[Contract[Any, Any]]) -> dict[str, Any]:
     """The snapshot document of one contract."""
+    progress = contract.Progress
     return {
         "name": contract.name,
         "version": contract.version,
@@ -100,6 +110,7 @@ def contract_snapshot(contract: type[Contract[Any, Any]]) -> dict[str, Any]:
         "fingerprint": contract.fingerprint,
         "args": contract.Args.model_json_schema(),
         "result": contract.Result.model_json_schema(),
+        "progress": None if progress is None else progress.model_json_schema(),
     }
 
 
@@ -144,6 +155,7 @@ def compare(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Con
     if old is not None and new is not None:
         for side in ("args", "result"):
             changes += _compare_model(name, side, old[side], new[side], old[side], new[side], "")
+        changes += _compare_progress(name, old.get("progress"), new.get("progress"))
     return ContractReport(
         name=name,
         old_version=None if old is None else int(old["version"]),
@@ -159,6 +171,17 @@ def check(
     """Reports for every contract, live or in the snapshot."""
     live = {contract.name: contract_snapshot(contract) for contract in contracts}
     return [compare(snapshots.get(name), live.get(name)) for name in sorted(set(live) | set(snapshots))]
+
+
+def _compare_progress(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Change]:
+    """Changes of the progress model (older snapshots have no ``progress`` key: no model)."""
+    if old is None and new is None:
+        return []
+    if old is None:
+        return [Change(name, "progress", "", "progress model added", "compatible")]
+    if new is None:
+        return [Change(name, "progress", "", "progress model removed", "breaking")]
+    return _compare_model(name, "progress", old, new, old, new, "")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -229,7 +252,7 @@ def _compare_model(
     changes = []
 
     def change(path: str, rule: str, breaking_for: set[Side]) -> None:
-        changes.append(Change(contract, side, path, rule, "breaking" if side in breaking_for else "compatible"))
+        changes.append(Change(contract, side, path, rule, _breaking(side, breaking_for)))
 
     for field in sorted(set(old_fields) - set(new_fields)):
         change(prefix + field, "field removed or renamed", {"args", "result"})
@@ -258,7 +281,7 @@ def _compare_field(
     new_root: Mapping[str, Any],
 ) -> list[Change]:
     def one(rule: str, breaking_for: set[Side]) -> list[Change]:
-        return [Change(contract, side, path, rule, "breaking" if side in breaking_for else "compatible")]
+        return [Change(contract, side, path, rule, _breaking(side, breaking_for))]
 
     old_types, new_types = _type_names(old, old_root), _type_names(new, new_root)
     if old_types != new_types:
@@ -304,9 +327,9 @@ def _compare_constraints(
             tightened.append(f"enum values removed: {sorted(set(map(str, old_enum)) - set(map(str, new_enum)))}")
     changes = []
     if relaxed:
-        verdict: Verdict = "breaking" if side == "result" else "compatible"
+        verdict = _breaking(side, {"result"})
         changes.append(Change(contract, side, path, "constraint relaxed: " + "; ".join(relaxed), verdict))
     if tightened:
-        verdict = "breaking" if side == "args" else "compatible"
+        verdict = _breaking(side, {"args"})
         changes.append(Change(contract, side, path, "constraint tightened: " + "; ".join(tightened), verdict))
     return changes

@@ -29,6 +29,12 @@ class TaskSettings(BaseSettings):
         "rpc://", description="rpc:// (the sender only), redis://… or db+postgresql+psycopg://… (any process)."
     )
     result_expires: float = Field(3600.0, gt=0, description="Seconds a result (and a cancellation) is kept.")
+    result_poll_interval: float = Field(
+        0.05, gt=0, le=5, description="Seconds between reads of a database result store while .get() waits."
+    )
+    result_pool_connections: bool = Field(
+        True, description="Keep database result store connections open (pooled); false: one per operation."
+    )
     serializer: str = Field("json", description="Message serializer: 'json', or 'auth' to sign.")
     acks_late: bool = True
     reject_on_worker_lost: bool = True

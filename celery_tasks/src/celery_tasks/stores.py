@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis.exceptions
+import sqlalchemy
 import sqlalchemy.exc
 from celery import states
+from celery.backends.database import session_cleanup
 from celery.exceptions import BackendGetMetaError, BackendStoreError
 
 from celery_tasks.errors import ResultStoreUnavailable
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 SHARED_SCHEMES = ("redis", "rediss", "db+")
 #: Prefix of the pseudo task id under which a task's submitted record is kept.
 SUBMITTED_PREFIX = "submitted-"
+#: Submitted records written per pipeline or transaction by ``record_submitted_many``.
+RECORD_BATCH = 1000
 
 
 def is_shared(url: str) -> bool:
@@ -46,6 +50,11 @@ def store_kind(url: str) -> str:
     if scheme.startswith("db+"):
         return "database"
     return scheme or "unknown"
+
+
+def polled(url: str) -> bool:
+    """Whether a waiting .get() must read the store again and again (a database; Redis pushes results)."""
+    return store_kind(url) == "database"
 
 
 def store_config(settings: TaskSettings) -> dict[str, Any]:
@@ -130,13 +139,62 @@ def store_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
         raise unavailable(settings, exc.__cause__, doing) from None
 
 
+def _submitted(name: str) -> dict[str, str]:
+    return {"name": name, "submitted_at": dt.datetime.now(dt.UTC).isoformat()}
+
+
 def record_submitted(app: Any, task_id: str, name: str) -> None:
     """Keep the task's contract name in the shared store (no-op on rpc://), expiring with its result."""
     if not is_shared(app.settings.result_backend):
         return
-    record = {"name": name, "submitted_at": dt.datetime.now(dt.UTC).isoformat()}
     with store_errors(app.settings, f"cannot record task {task_id}"):
-        app.backend.store_result(SUBMITTED_PREFIX + task_id, record, states.SUCCESS)
+        app.backend.store_result(SUBMITTED_PREFIX + task_id, _submitted(name), states.SUCCESS)
+
+
+def record_submitted_many(app: Any, task_ids: Sequence[str], name: str) -> None:
+    """The submitted records of many tasks of one contract, batched: one Redis pipeline, or one SQL transaction."""
+    if not task_ids or not is_shared(app.settings.result_backend):
+        return
+    record, backend = _submitted(name), app.backend
+    kind = store_kind(app.settings.result_backend)
+    with store_errors(app.settings, f"cannot record {len(task_ids)} {name} tasks"):
+        for start in range(0, len(task_ids), RECORD_BATCH):
+            batch = [SUBMITTED_PREFIX + task_id for task_id in task_ids[start : start + RECORD_BATCH]]
+            if kind == "redis":
+                backend.ensure(_redis_records, (backend, batch, record))
+            elif kind == "database":
+                _database_records(backend, batch, record)
+            else:  # another shared store: one write per task
+                for key in batch:
+                    backend.store_result(key, record, states.SUCCESS)
+
+
+def _redis_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> None:
+    """SETEX every record in one pipeline (no PUBLISH: nobody waits on a submitted record)."""
+    meta = backend._get_result_meta(result=record, state=states.SUCCESS, traceback=None, request=None)
+    with backend.client.pipeline(transaction=False) as pipe:
+        for record_id in ids:
+            key, value = backend.get_key_for_task(record_id), backend.encode({**meta, "task_id": record_id})
+            if backend.expires:
+                pipe.setex(key, backend.expires, value)
+            else:
+                pipe.set(key, value)
+        pipe.execute()
+
+
+def _database_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> None:
+    """Insert every record's row with one multi-row INSERT (the ids are new); the columns as store_result fills them."""
+    template = backend.task_cls("template")
+    backend._update_result(template, record, states.SUCCESS)
+    values = {
+        attribute.key: getattr(template, attribute.key)
+        for attribute in sqlalchemy.inspect(backend.task_cls).column_attrs
+        if attribute.key not in ("id", "task_id")
+    }
+    session = backend.ResultSession()
+    with session_cleanup(session):
+        session.execute(sqlalchemy.insert(backend.task_cls), [{**values, "task_id": record_id} for record_id in ids])
+        session.commit()
 
 
 def submitted_record(app: Any, task_id: str) -> dict[str, Any] | None:

@@ -72,6 +72,18 @@ def park_span(
         yield
 
 
+@contextlib.contextmanager
+def span(name: str, attributes: Mapping[str, str | int | float | bool] | None = None) -> Iterator[None]:
+    """A span around some work (a pipeline run, a stage): tasks sent inside it join its trace; nothing when off."""
+    if _service is None:
+        yield
+        return
+    from celery_tasks import tracing_sdk  # noqa: PLC0415 - loaded by setup()
+
+    with tracing_sdk.work_span(name, attributes or {}):
+        yield
+
+
 def current_ids() -> tuple[str, str] | None:
     """Trace and span id (hex) of the current span, None when tracing is off or no span is current."""
     if _service is None:

@@ -278,6 +278,13 @@ def park_span(
         yield
 
 
+@contextlib.contextmanager
+def work_span(name: str, attributes: Mapping[str, str | int | float | bool]) -> Iterator[None]:
+    """An INTERNAL span, current while the block runs (its publishes become its children); errors recorded."""
+    with _tracer().start_as_current_span(name, kind=SpanKind.INTERNAL, attributes=dict(attributes)):
+        yield
+
+
 def current_ids() -> tuple[str, str] | None:
     """Trace and span id of the current span in hex, None when there is none."""
     context = trace.get_current_span().get_span_context()

@@ -24,6 +24,7 @@ from celery_tasks.tasks.alert import SendAlert, SendAlertResult
 from celery_tasks.tasks.crawler import CrawlFeed, CrawlFeedResult, FetchPage, FetchPageResult
 from celery_tasks.tasks.etl import FindThresholds, FindThresholdsResult, MapKeywords, MapKeywordsResult
 
+from celery_tasks import tracing
 from producer.settings import ProducerSettings
 
 CRAWL = "crawl"
@@ -32,6 +33,8 @@ JUDGE = "thresholds"
 ALERT = "alerts"
 STAGES = (CRAWL, MAP, JUDGE, ALERT)
 MAX_SOURCE_LABEL = 100
+PIPELINE_DAY = "celery_tasks.pipeline.day"
+PIPELINE_ITEMS = "celery_tasks.pipeline.items"
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,14 @@ class Pipeline:
         """Crawl (unless told not to), map the last days, judge ``day`` and alert on its crossings."""
         started = time.monotonic()
         report = PipelineReport(day=day or self.settings.today())
-        if crawl:
-            report.outcomes += self.crawl()
-        report.outcomes += self.map_history(report.day)
-        judged, report.thresholds = self.judge(report.day)
-        report.outcomes += judged
-        report.outcomes += self.alert(report.day, report.thresholds)
+        # One trace per run when tracing is on: every stage's tasks (a group, the chain) are in it.
+        with tracing.span("pipeline", {PIPELINE_DAY: report.day.isoformat()}):
+            if crawl:
+                report.outcomes += self.crawl()
+            report.outcomes += self.map_history(report.day)
+            judged, report.thresholds = self.judge(report.day)
+            report.outcomes += judged
+            report.outcomes += self.alert(report.day, report.thresholds)
         report.elapsed = time.monotonic() - started
         return report
 
@@ -194,6 +199,10 @@ class Pipeline:
 
     def judge(self, day: dt.date) -> tuple[list[Outcome], FindThresholdsResult | None]:
         """Map ``day`` and find its thresholds right after, as one chain on the ETL queues."""
+        with tracing.span(f"pipeline/{JUDGE}", {PIPELINE_DAY: day.isoformat()}):
+            return self._judge(day)
+
+    def _judge(self, day: dt.date) -> tuple[list[Outcome], FindThresholdsResult | None]:
         self.reporter.start_stage(JUDGE, 1)
         label = day.isoformat()
         outcomes: list[Outcome] = []
@@ -244,6 +253,10 @@ class Pipeline:
 
     def run_group(self, stage: str, items: Sequence[Item]) -> list[Outcome]:
         """Send the valid items as one group, then collect each typed result; failures stay per item."""
+        with tracing.span(f"pipeline/{stage}", {PIPELINE_ITEMS: len(items)}):
+            return self._run_group(stage, items)
+
+    def _run_group(self, stage: str, items: Sequence[Item]) -> list[Outcome]:
         self.reporter.start_stage(stage, len(items))
         outcomes: list[Outcome] = []
         ready: list[tuple[Item, Any]] = []
