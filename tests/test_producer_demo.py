@@ -60,6 +60,11 @@ def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, manag
     for expected in ("crawl: 3 ok, 0 failed", "crossed: kubernetes, rabbitmq", "alerts: 2 ok, 0 failed"):
         assert expected in out
     assert "Keywords counted and thresholds" in out
+    # The demo makes its own API key and uses it: a task sent and read over HTTP, a keyless call refused.
+    flat = " ".join(out.split())
+    for shown in ("with the demo's key", "-> 202", "-> SUCCESS", "without a key -> 401"):
+        assert shown in flat, shown
+    assert '"$argon2id$' in (output / "api-keys.json").read_text(), "the keys file holds hashes only"
     assert f"{management.url}/#/queues/{vhost}" in out
     # Queue audit: nothing the system declared is a transient non-exclusive queue (refused by
     # RabbitMQ 4.3), and no dead-letter queue depends on a broker default delivery limit.

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from producer.client import producer_app
+from producer.demo_api import api_round_trip
 from producer.demo_site import LANGUAGES, SiteServer, generate, write_keywords_file
 from producer.errors import DemoError
 from producer.mail_catcher import MailCatcher, png_attachments
@@ -43,7 +44,7 @@ CONSUMERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 CONSUMER_START_TIMEOUT = 90.0
 RECIPIENT = "team@example.com"
 SENDER = "alerts@example.com"
-GENERATED = ("mail", "charts", "logs", "keywords.json", "demo.db", "demo.db-wal", "demo.db-shm")
+GENERATED = ("mail", "charts", "logs", "keywords.json", "api-keys.json", "demo.db", "demo.db-wal", "demo.db-shm")
 
 
 class Interrupted(DemoError):
@@ -171,6 +172,8 @@ def run_demo(
         surge = ", ".join(f"{k} ({v} documents)" for k, v in LANGUAGES[language].surge.items())
         say(f"Expected surge on {today.isoformat()}: {surge}")
         delivered = _report_mails(console, mail)
+        if api_round_trip(services, env, output, f"{site.base_url}/about.html", say) != "SUCCESS":
+            raise DemoError(f"the task sent over the HTTP API did not succeed; see {output / 'logs'}")
         say(f"Management UI: {ui} (the demo vhost stays until the next run)")
         say(f"Demo finished in {time.monotonic() - started:.1f} s; stopping the consumers.")
     if not delivered:
