@@ -30,6 +30,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         self.contract = contract
         self.created_at = time.monotonic()
         self.sender_oid = self.app.thread_oid
+        self._poll_delay = FIRST_POLL / 2  # doubled before the first wait
 
     @property
     def progress(self) -> Any:
@@ -113,6 +114,6 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise CeleryTimeoutError(f"the result of {self.contract.name}[{self.id}] did not come in time")
-            self._poll_delay = min(getattr(self, "_poll_delay", FIRST_POLL / 2) * 2, settings.result_poll_interval)
+            self._poll_delay = min(self._poll_delay * 2, settings.result_poll_interval)
             time.sleep(self._poll_delay if remaining is None else min(self._poll_delay, remaining))
         return super().get(timeout=timeout, propagate=propagate, **kwargs)
