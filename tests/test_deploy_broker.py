@@ -100,6 +100,19 @@ class DeployBroker(faults.PrivateBroker):
             f"{self.management_url}/api/{path}", auth=(user, password or self.passwords[user]), timeout=10
         )
 
+    def contract_queues_once_policed(self, timeout=30.0):
+        """Each contract queue of the vhost as the management API shows it, once its policy applies (bounded)."""
+        deadline = time.monotonic() + timeout
+        found = {}
+        for contract in ALL_CONTRACTS:
+            while True:
+                queue = self.api(f"queues/{VHOST}/{contract.name}").json()
+                if queue.get("policy") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            found[contract.name] = queue
+        return found
+
     def _management_up(self):
         # There is no guest here: ask as the admin user of the definitions.
         with contextlib.suppress(requests.RequestException):
@@ -195,13 +208,9 @@ def test_every_contract_queue_gets_its_dead_letter_policy(broker, passwords, com
     app = create_app(ALL_CONTRACTS, settings)
     for contract in ALL_CONTRACTS:
         app.declare_topology_once(contract.name)  # with the producer's own, limited, rights
-    deadline = time.monotonic() + 30
+    queues = broker.contract_queues_once_policed()
     for contract in ALL_CONTRACTS:
-        while True:
-            queue = broker.api(f"queues/{VHOST}/{contract.name}").json()
-            if queue.get("policy") or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        queue = queues[contract.name]
         arguments = topology.task_queue(contract.name, settings.delivery_limit).queue_arguments
         assert queue["policy"] == f"dead-letter-{contract.name}"
         definition = queue["effective_policy_definition"]
