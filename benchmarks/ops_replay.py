@@ -16,7 +16,7 @@ from pathlib import Path
 from celery_tasks.management import ManagementClient
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import load_settings
-from celery_tasks.testing import entry_point, queue_depth, settings_env
+from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 
 from celery_tasks import create_app
 

@@ -102,7 +102,7 @@ def main() -> None:
     from celery_tasks.management import ManagementClient
     from celery_tasks.settings import load_settings
     from celery_tasks.tasks.diagnostics import Echo
-    from celery_tasks.testing import settings_env
+    from celery_tasks_devtools.testing import settings_env
 
     management = ManagementClient("http://127.0.0.1:15672", "guest", "guest")
     vhost = f"ct-bench-stores-{uuid.uuid4().hex[:8]}"

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import httpx
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env
 from producer.keys import create_key, read_keys_file, revoke_key, write_keys_file
 
 #: What the tests' default key may do: everything, the restricted families named, and see the full document.

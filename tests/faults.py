@@ -1,5 +1,8 @@
 """Helpers for the reliability and security suites: a private RabbitMQ node, the side-effect ledger, processes.
 
+Processes are started and stopped by the devtools' process runner (celery_tasks_devtools.processes),
+and measured with celery_tasks_devtools.proctree.
+
 The shared broker at 127.0.0.1:5672 is never stopped: every test that restarts or stops a
 broker, or needs a TLS listener, starts its own node here (own node name, ports, data and
 log directories, Erlang cookie in its own HOME) and stops it afterwards.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -27,7 +29,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env, wait_for_consumers
+from celery_tasks_devtools.proctree import children, rss_bytes, tree_rss  # noqa: F401 - the drills use faults.*
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_consumers
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash", "diagnostics.record"]
@@ -78,6 +81,7 @@ class PrivateBroker:
         self.amqp_port, self.management_port, self.dist_port, self.tls_port = free_ports(4)
         self.tls = tls
         self.starts: list[float] = []
+        self.service: ServiceProcess | None = None  # the node, started by the devtools' process runner
         self.process: subprocess.Popen[bytes] | None = None
         for folder in ("home", "mnesia", "log"):
             (base / folder).mkdir(parents=True, exist_ok=True)
@@ -160,15 +164,8 @@ class PrivateBroker:
     def start(self, timeout: float = 120) -> float:
         """Start the node and wait until AMQP and management answer; returns the seconds it took."""
         began = time.monotonic()
-        log = (self.base / "server.out").open("ab")
-        self.process = subprocess.Popen(
-            self.tool("rabbitmq-server"),
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+        self.service = ServiceProcess(self.tool("rabbitmq-server"), self.env, self.base / "server.out")
+        self.process = self.service.process
         deadline = began + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -196,19 +193,17 @@ class PrivateBroker:
         """Stop the whole node (connections drop, the port closes) and wait for its process to end."""
         if self.process is None or self.process.poll() is not None:
             return
+        assert self.service is not None
         try:
             self.ctl("stop", timeout=60)
         except (RuntimeError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.service.kill_group(wait=None)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # epmd-less leftovers (erl_child_setup)
+            self.service.kill_group()
+        self.service.kill_group(wait=None)  # epmd-less leftovers (erl_child_setup)
+        self.service.close()
 
     def restart(self, down_for: float = 0.0) -> float:
         """Stop the node, stay down a while, start it again; returns the seconds the start took."""
@@ -246,29 +241,6 @@ def wait_consuming(
         wait_for_consumers(management, vhost, queues, timeout, service.process)
     except (RuntimeError, TimeoutError) as exc:
         raise AssertionError(f"{exc}\n--- worker log ---\n{service.log_text()[-4000:]}") from None
-
-
-def children(pid: int) -> list[int]:
-    """Direct child processes of a process (from /proc)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of one process (0 when it is gone)."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and its direct children (a prefork worker and its pool)."""
-    return rss_bytes(pid) + sum(rss_bytes(child) for child in children(pid))
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.alert import SendAlert, SendAlertResult
-from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
 from PIL import Image
 
 from celery_tasks import create_app

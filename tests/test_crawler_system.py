@@ -6,8 +6,8 @@ import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.storage import Document, make_engine
 from celery_tasks.tasks.crawler import CrawlFeed, CrawlFeedResult, FetchPage, FetchPageResult
-from celery_tasks.testing import entry_point, wait_for_parked
-from consumer_crawler.site import CrawlerTestSite
+from celery_tasks_devtools.site import CrawlerTestSite
+from celery_tasks_devtools.testing import entry_point, wait_for_parked
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.storage import Base, make_engine, scratch_database
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 from sqlalchemy import inspect
 
 from celery_tasks import create_app

@@ -14,7 +14,7 @@ from celery_tasks.tasks.etl import (
     MapKeywords,
     MapKeywordsResult,
 )
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 from sqlalchemy import func, insert, select
 
 from celery_tasks import create_app

@@ -4,7 +4,7 @@ import pytest
 from celery_tasks.errors import InvalidArguments, UnknownContract
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Echo, EchoResult
-from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
 
 from celery_tasks import create_app
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, wait_for_parked
 
 from celery_tasks import create_app
 

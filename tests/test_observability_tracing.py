@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from api_server import ApiServers
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, settings_env, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, settings_env, wait_for_parked
 from otlp_receiver import OtlpReceiver
 
 from celery_tasks import create_app

@@ -11,7 +11,7 @@ import kombu
 import pytest
 import replay_crash
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.testing import entry_point, queue_depth, settings_env, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env, wait_for_parked
 
 from celery_tasks import create_app
 

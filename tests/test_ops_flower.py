@@ -9,7 +9,7 @@ import pytest
 import requests
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env
 
 from celery_tasks import create_app
 

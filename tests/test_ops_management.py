@@ -11,7 +11,7 @@ from celery_tasks.errors import ManagementAPIError, ManagementAuthError, Managem
 from celery_tasks.management import ManagementClient
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
-from celery_tasks.testing import entry_point, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, wait_for_parked
 
 from celery_tasks import create_app
 

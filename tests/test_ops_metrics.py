@@ -12,7 +12,7 @@ import requests
 from celery_tasks.errors import InvalidArguments, UnknownContract
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
 from prometheus_client.parser import text_string_to_metric_families
 
 from celery_tasks import Contract, ContractArgs, ContractResult, create_app

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import ServiceProcess, entry_point, queue_depth, wait_for_consumers
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, queue_depth, wait_for_consumers
 
 from celery_tasks import create_app
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.testing import entry_point, peek_headers
-from producer.demo_site import SiteServer, generate
+from celery_tasks_devtools.site import SiteServer, generate
+from celery_tasks_devtools.testing import entry_point, peek_headers
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import ApiServers

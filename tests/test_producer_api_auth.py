@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import ApiServers

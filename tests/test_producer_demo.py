@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 from producer.mail_catcher import png_attachments
 
 DEMO_QUEUES = [

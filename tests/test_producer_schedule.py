@@ -7,9 +7,9 @@ import json
 import pytest
 from celery_tasks.storage import Document, SentAlert, create_schema, make_engine, session_scope
 from celery_tasks.tasks.crawler import CrawlFeed, FetchPage
-from celery_tasks.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
+from celery_tasks_devtools.site import generate, write_keywords_file
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
 from producer.client import producer_app
-from producer.demo_site import generate, write_keywords_file
 from producer.mail_catcher import MailCatcher, png_attachments
 from producer.schedule import DAILY_ENTRY, configure_beat
 from producer.settings import load_producer_settings

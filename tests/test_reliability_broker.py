@@ -19,7 +19,7 @@ import pytest
 from celery_tasks.errors import BrokerUnavailable
 from celery_tasks.tasks import diagnostics
 from celery_tasks.tasks.alert import SendAlert
-from celery_tasks.testing import entry_point, queue_depth, settings_env
+from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 
 from celery_tasks import create_app
 

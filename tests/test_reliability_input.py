@@ -15,7 +15,7 @@ import pytest
 from celery_tasks.errors import InvalidArguments, PayloadTooLarge, UnknownContract
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
 
 from celery_tasks import create_app
 

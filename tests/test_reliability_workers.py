@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
 
 from celery_tasks import create_app
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from api_server import ApiServers, free_port
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, queue_depth
+from celery_tasks_devtools.testing import entry_point, queue_depth
 
 from celery_tasks import create_app
 

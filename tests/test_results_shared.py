@@ -15,7 +15,7 @@ from celery.exceptions import TaskRevokedError
 from celery_tasks.errors import InvalidProgress, NotCancellable, ResultNotReachable, ResultStoreUnavailable
 from celery_tasks.revocations import cancel
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, queue_depth, settings_env
+from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 from producer.task_store import MalformedTaskId, UnknownTask, cancel_task
 
 from celery_tasks import create_app

@@ -20,7 +20,7 @@ from celery.security.serialization import SecureSerializer
 from celery_tasks.errors import ConfigurationError, MessageRejected
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, settings_env, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, settings_env, wait_for_parked
 
 from celery_tasks import create_app
 

@@ -16,7 +16,7 @@ from celery_tasks.errors import BrokerUnavailable, ConfigurationError, Managemen
 from celery_tasks.management import ManagementClient
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, settings_env, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, settings_env, wait_for_parked
 
 from celery_tasks import create_app
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from celery_tasks.errors import UnsupportedVersion
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
 from producer.dead_letters import replay
 
 from celery_tasks import create_app

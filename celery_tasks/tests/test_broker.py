@@ -3,7 +3,7 @@
 import pytest
 from celery_tasks.errors import InvalidArguments, NoConsumer
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import in_process_worker, wait_for_parked
+from celery_tasks_devtools.testing import in_process_worker, wait_for_parked
 
 from celery_tasks import create_app
 

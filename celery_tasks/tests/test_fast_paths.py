@@ -11,7 +11,7 @@ from celery_tasks.fast_rpc import ContractRPCBackend
 from celery_tasks.messages import TaskMessageFactory
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
-from celery_tasks.testing import in_process_worker, queue_depth
+from celery_tasks_devtools.testing import in_process_worker, queue_depth
 
 from celery_tasks import create_app, pools
 

@@ -1,55 +1,25 @@
-"""The shared tables on SQLite, PostgreSQL and MariaDB: Chinese text, exact keys, race-safe upserts."""
+"""The shared tables on SQLite, PostgreSQL and MariaDB: Chinese text, exact keys, race-safe upserts.
+
+The ``engine`` fixture (empty shared tables on each database) comes from the devtools pytest plugin.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from celery_tasks.storage import (
     Document,
     KeywordCount,
     TrackedKeyword,
-    create_schema,
-    make_engine,
-    scratch_database,
     upsert,
 )
-from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-ADMIN_URLS = {
-    "postgresql": os.environ.get("STORAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mysql": os.environ.get("STORAGE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
-}
 DAY = dt.date(2025, 3, 14)
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The shared tables in a database of its own: a SQLite file or a scratch server database, dropped after."""
-    if request.param == "sqlite":
-        database = make_engine(f"sqlite:///{tmp_path / 'storage.db'}")
-        create_schema(database)
-        yield database
-        database.dispose()
-        return
-    try:
-        scratch = scratch_database(ADMIN_URLS[request.param], prefix="storage_test")
-        url = scratch.__enter__()
-    except OperationalError as exc:
-        pytest.fail(f"{request.param} is needed at {ADMIN_URLS[request.param]} (make mariadb / make postgres): {exc}")
-    try:
-        database = make_engine(url)
-        create_schema(database)
-        yield database
-        database.dispose()
-    finally:
-        scratch.__exit__(None, None, None)
 
 
 def document(url: str, text: str = "", title: str | None = None) -> dict[str, object]:

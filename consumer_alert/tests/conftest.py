@@ -1,13 +1,14 @@
-"""Fixtures: a real SMTP server on loopback (aiosmtpd), TLS material, SQLite, PostgreSQL and MariaDB databases."""
+"""Fixtures: a real SMTP server on loopback (aiosmtpd) and TLS material.
+
+The shared tables on SQLite, PostgreSQL and MariaDB (``engine``) come from the devtools pytest plugin.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,7 +19,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from celery_tasks.storage import create_schema, make_engine, scratch_database
 from celery_tasks.tasks.alert import SendAlertArgs
 from celery_tasks.tasks.etl import DailyCount
 from consumer_alert.settings import AlertSettings
@@ -26,10 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import Engine, create_engine, text
 
-POSTGRES_ADMIN_URL = os.environ.get("ALERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MYSQL_ADMIN_URL = os.environ.get("ALERT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret-pw"
 
 
@@ -218,55 +215,6 @@ def make_settings(tmp_path: Path):
         return AlertSettings(**values).check()
 
     return make
-
-
-@pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[Engine]:
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL is needed at {POSTGRES_ADMIN_URL} (set ALERT_TEST_POSTGRES_URL): {exc}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The shared tables on a fresh SQLite file, or in a fresh PostgreSQL or MariaDB database dropped afterwards."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
-        create_schema(engine)
-        yield engine
-        engine.dispose()
-        return
-    if request.param == "mysql":
-        try:
-            scratch = scratch_database(MYSQL_ADMIN_URL, prefix="alert_test")
-            url = scratch.__enter__()
-        except Exception as exc:
-            pytest.fail(f"MariaDB is needed at {MYSQL_ADMIN_URL} (set ALERT_TEST_MYSQL_URL, make mariadb): {exc}")
-        try:
-            engine = make_engine(url)
-            create_schema(engine)
-            yield engine
-            engine.dispose()
-        finally:
-            scratch.__exit__(None, None, None)
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    name = f"alert_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    try:
-        create_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def history(day: dt.date, days: int = 28, base: int = 4) -> list[DailyCount]:

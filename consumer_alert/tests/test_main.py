@@ -4,7 +4,7 @@ import os
 import subprocess
 
 import pytest
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 from consumer_alert.main import prepare
 from sqlalchemy import create_engine, inspect
 

@@ -1,24 +1,20 @@
-"""Fixtures: the generated site on loopback, crawler settings for tests, SQLite, PostgreSQL and MariaDB stores."""
+"""Fixtures: the fake news site on loopback, crawler settings for tests, the document store on each database.
+
+The databases (``database_url``: SQLite, PostgreSQL, MariaDB) come from the devtools pytest plugin.
+"""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from celery_tasks.storage import scratch_database
+from celery_tasks_devtools.site import CrawlerTestSite
 from consumer_crawler.crawlers import CrawlContext
 from consumer_crawler.http import HttpClient
 from consumer_crawler.session import ApiSession
 from consumer_crawler.settings import CrawlerSettings
-from consumer_crawler.site import CrawlerTestSite
 from consumer_crawler.store import DocumentStore, crawler_engine
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
-
-POSTGRES_ADMIN_URL = os.environ.get("CRAWLER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MYSQL_ADMIN_URL = os.environ.get("CRAWLER_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+from sqlalchemy import text
 
 
 def _make_settings(**overrides: object) -> CrawlerSettings:
@@ -58,43 +54,6 @@ def make_settings():
 def http(settings: CrawlerSettings) -> Iterator[HttpClient]:
     with HttpClient(settings) as client:
         yield client
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A scratch PostgreSQL database for this test session, dropped at the end."""
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"crawler_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is needed for the storage tests: {exc}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def mysql_url() -> Iterator[str]:
-    """A scratch MariaDB/MySQL database (utf8mb4) for this test session, dropped at the end."""
-    try:
-        with scratch_database(MYSQL_ADMIN_URL, prefix="crawler_test") as url:
-            yield url
-    except OperationalError as exc:
-        pytest.fail(f"MariaDB at {MYSQL_ADMIN_URL} is needed for the storage tests (make mariadb): {exc}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crawler.db'}"
-    return str(request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[request.param]))
 
 
 @pytest.fixture

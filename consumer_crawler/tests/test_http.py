@@ -6,6 +6,7 @@ import re
 import threading
 
 import pytest
+from celery_tasks_devtools.site import JAPANESE_TEXT, LATIN1_TEXT, RUSSIAN_TEXT, CrawlerTestSite
 from consumer_crawler.errors import (
     BodyTooLarge,
     FetchFailed,
@@ -19,7 +20,6 @@ from consumer_crawler.errors import (
 from consumer_crawler.http import FEED_TYPES, HTML_TYPES, HttpClient, retry_after_seconds
 from consumer_crawler.parsing import parse_html
 from consumer_crawler.politeness import PolitenessGate
-from consumer_crawler.site import JAPANESE_TEXT, LATIN1_TEXT, RUSSIAN_TEXT, CrawlerTestSite
 
 
 def test_fetches_an_article(site, http):

@@ -1,59 +1,18 @@
-"""Fixtures: an empty database per test, on SQLite and on the machine's PostgreSQL and MariaDB."""
+"""Fixtures: documents and keywords files; the empty shared tables (``engine``) come from the devtools plugin."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from celery_tasks.storage import Base, Document, create_schema, make_engine, scratch_database
+from celery_tasks.storage import Document
 from sqlalchemy import Engine, insert
-from sqlalchemy.exc import OperationalError
 
-POSTGRES_ADMIN_URL = os.environ.get("ETL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MYSQL_ADMIN_URL = os.environ.get("ETL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 _serial = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A scratch PostgreSQL database for the whole run, dropped at the end."""
-    try:
-        with scratch_database(POSTGRES_ADMIN_URL, prefix="etl_test") as url:
-            yield url
-    except OperationalError as exc:
-        pytest.fail(f"PostgreSQL is needed at {POSTGRES_ADMIN_URL} (ETL_TEST_POSTGRES_URL): {exc}")
-
-
-@pytest.fixture(scope="session")
-def mysql_url() -> Iterator[str]:
-    """A scratch MariaDB/MySQL database (utf8mb4) for the whole run, dropped at the end."""
-    try:
-        with scratch_database(MYSQL_ADMIN_URL, prefix="etl_test") as url:
-            yield url
-    except OperationalError as exc:
-        pytest.fail(f"MariaDB is needed at {MYSQL_ADMIN_URL} (ETL_TEST_MYSQL_URL, make mariadb): {exc}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on empty shared tables: a SQLite file, or the scratch PostgreSQL or MariaDB database."""
-    if request.param == "sqlite":
-        database = make_engine(f"sqlite:///{tmp_path / 'etl.db'}")
-    else:
-        database = make_engine(
-            request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[request.param])
-        )
-        Base.metadata.drop_all(database)
-    create_schema(database)
-    yield database
-    if request.param != "sqlite":
-        Base.metadata.drop_all(database)
-    database.dispose()
 
 
 def add_documents(engine: Engine, day: dt.date, texts: Sequence[str], titles: Sequence[str | None] = ()) -> None:

@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from celery_tasks.testing import entry_point
+from celery_tasks_devtools.testing import entry_point
 
 
 def run_etl(tmp_path, keywords_content, **env):

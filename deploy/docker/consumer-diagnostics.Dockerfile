@@ -25,6 +25,9 @@ COPY consumer_crawler/pyproject.toml consumer_crawler/
 COPY consumer_etl/pyproject.toml consumer_etl/
 COPY consumer_alert/pyproject.toml consumer_alert/
 COPY consumer_diagnostics/pyproject.toml consumer_diagnostics/
+# devtools/ is a workspace member for development only: its pyproject.toml is here for the lock
+# check, its code is never copied nor installed (--no-dev, no `demo` extra).
+COPY devtools/pyproject.toml devtools/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package consumer-diagnostics
 # 2. The contract package and this service, installed as wheels (not editable): the

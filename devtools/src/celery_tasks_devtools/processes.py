@@ -1,4 +1,4 @@
-"""Start console entry points as their own process groups and stop them all, whatever happens."""
+"""The one process runner: console entry points started in their own sessions, logging to files, always stopped."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from producer.errors import DemoError
+from celery_tasks_devtools.errors import EntryPointNotFound, ServiceExited
 
 
 def entry_point(name: str) -> str:
-    """Path of a console entry point installed beside this interpreter (or on PATH)."""
+    """Path of a console entry point installed beside the running interpreter (or on PATH)."""
     candidate = Path(sys.executable).parent / name
     if candidate.exists():
         return str(candidate)
     found = shutil.which(name)
     if found is None:
-        raise DemoError(f"console entry point {name!r} is not installed (run `make bootstrap`)")
+        raise EntryPointNotFound(f"console entry point {name!r} is not installed (run `make bootstrap`)")
     return found
 
 
@@ -41,48 +41,85 @@ def ignore_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-class Service:
-    """One started process in its own session (so its pool children can be stopped with it), logging to a file."""
+class ServiceProcess:
+    """A command started as its own process in its own session (pool children stop with it), logging to a file."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        name: str | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.name = name or Path(self.argv[0]).name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            list(argv),
+            self.argv,
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
             start_new_session=True,
         )
+
+    @property
+    def pid(self) -> int:
+        """Process id of the service's main process."""
+        return self.process.pid
 
     @property
     def running(self) -> bool:
         """True while the main process has not exited."""
         return self.process.poll() is None
 
+    def log_text(self) -> str:
+        """Everything the process has written so far."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines the process wrote."""
-        self._log.flush()
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the main process only."""
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signum)
 
     def terminate(self) -> None:
         """Ask the main process to stop (a Celery worker finishes its running tasks)."""
-        if self.running:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGTERM)
+        self.signal(signal.SIGTERM)
 
-    def kill(self) -> None:
-        """SIGKILL the whole process group, leftovers included."""
+    def kill_group(self, wait: float | None = 30.0) -> None:
+        """SIGKILL the process and all its children (its own session), then wait ``wait`` seconds for it."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if wait is not None:
+            self.process.wait(timeout=wait)
 
     def close(self) -> None:
         """Close the log file."""
         self._log.close()
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait, then SIGKILL the whole group if it will not stop; returns the exit code."""
+        if self.running:
+            self.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill_group()
+        self.kill_group(wait=None)  # leftover pool children
+        self.close()
+        return int(self.process.returncode)
 
 
 class ServiceGroup:
@@ -90,7 +127,7 @@ class ServiceGroup:
 
     def __init__(self, grace: float = 20.0) -> None:
         self.grace = grace
-        self.services: list[Service] = []
+        self.services: list[ServiceProcess] = []
 
     def __enter__(self) -> ServiceGroup:
         return self
@@ -100,9 +137,9 @@ class ServiceGroup:
     ) -> None:
         self.stop()
 
-    def start(self, name: str, argv: Sequence[str], env: dict[str, str], log_path: Path) -> Service:
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path) -> ServiceProcess:
         """Start one service and keep track of it."""
-        service = Service(name, argv, env, log_path)
+        service = ServiceProcess(argv, env, log_path, name=name)
         self.services.append(service)
         return service
 
@@ -118,17 +155,17 @@ class ServiceGroup:
         for service in self.services:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            service.kill()
+            service.kill_group(wait=None)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=5)
             service.close()
         self.services.clear()
 
     def check_alive(self) -> None:
-        """Raise DemoError naming the first service that exited, with the end of its log."""
+        """Raise ServiceExited naming the first service that exited, with the end of its log."""
         for service in self.services:
             if not service.running:
-                raise DemoError(
+                raise ServiceExited(
                     f"{service.name} exited with code {service.process.returncode}; "
                     f"end of {service.log_path}:\n{service.log_tail()}"
                 )

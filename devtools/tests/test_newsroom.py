@@ -1,4 +1,4 @@
-"""The generated demo site: counts per day, the last-day surge, dated pages and feeds served on loopback."""
+"""The newsroom the demo serves: counts per day, the last-day surge, dated pages and feeds served on loopback."""
 
 import datetime as dt
 import xml.etree.ElementTree as ET
@@ -6,9 +6,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
-from producer.demo_site import KEYWORDS, SURGE, SiteServer, article_html, generate, write_keywords_file
-
-from producer import demo_zh
+from celery_tasks_devtools.site import KEYWORDS, SURGE, SiteServer, article_html, generate, write_keywords_file
+from celery_tasks_devtools.site import zh as demo_zh
 
 TODAY = dt.date(2026, 3, 14)
 NOW = dt.datetime(2026, 3, 14, 9, 30, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""The Chinese content of the demo site (`producer demo --language zh`): keywords, sentences, titles.
+"""The Chinese content of the newsroom (`producer demo --language zh`): keywords, sentences, titles.
 
 No filler sentence contains a keyword or alias: CJK keywords match inside running text,
 so a keyword hidden in a filler word would be counted where the site does not plan it.

@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 import pytest
-from producer.errors import DemoError
-from producer.processes import ServiceGroup, entry_point
+from celery_tasks_devtools.errors import DevtoolsError, EntryPointNotFound, ServiceExited
+from celery_tasks_devtools.processes import ServiceGroup, entry_point
 
 
 def group_alive(pgid):
@@ -41,11 +41,12 @@ def test_a_service_that_exits_is_reported_with_its_log(tmp_path):
             "failing", [sys.executable, "-c", "print('bad config'); raise SystemExit(3)"], {}, tmp_path / "f.log"
         )
         service.process.wait(timeout=30)
-        with pytest.raises(DemoError, match=r"failing exited with code 3; end of .*f.log:\nbad config"):
+        with pytest.raises(ServiceExited, match=r"failing exited with code 3; end of .*f.log:\nbad config"):
             group.check_alive()
 
 
 def test_entry_points_are_found_beside_the_interpreter():
     assert entry_point("producer").endswith("producer")
-    with pytest.raises(DemoError, match="not installed"):
+    with pytest.raises(EntryPointNotFound, match="not installed"):
         entry_point("no-such-command-here")
+    assert issubclass(EntryPointNotFound, DevtoolsError) and issubclass(EntryPointNotFound, FileNotFoundError)

@@ -1,0 +1,27 @@
+"""The helpers tests import, in one place: processes, broker waits, the in-process worker."""
+
+from __future__ import annotations
+
+from celery_tasks_devtools.broker import peek_headers, queue_depth, settings_env, wait_for_consumers, wait_for_parked
+from celery_tasks_devtools.processes import ServiceGroup, ServiceProcess, entry_point
+from celery_tasks_devtools.workers import (
+    IN_PROCESS_START_TIMEOUT,
+    IN_PROCESS_STOP_TIMEOUT,
+    BoundedWorkController,
+    in_process_worker,
+)
+
+__all__ = [
+    "IN_PROCESS_START_TIMEOUT",
+    "IN_PROCESS_STOP_TIMEOUT",
+    "BoundedWorkController",
+    "ServiceGroup",
+    "ServiceProcess",
+    "entry_point",
+    "in_process_worker",
+    "peek_headers",
+    "queue_depth",
+    "settings_env",
+    "wait_for_consumers",
+    "wait_for_parked",
+]
