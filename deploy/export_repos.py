@@ -7,11 +7,17 @@ path. A service is then built and tested from its own clone::
 
     python deploy/export_repos.py /tmp/export              # from the committed HEAD
     git clone --recurse-submodules /tmp/export/consumer-etl
-    cd consumer-etl && uv sync && uv run pytest           # or: pip install -e ./celery_tasks -e .
+    cd consumer-etl && uv sync && uv run pytest           # or: pip install -e ./celery_tasks -e ./devtools -e .
 
 Contract update flow: commit the change in ``celery-tasks``, then in each service repository
 ``git submodule update --remote celery_tasks && git commit -am "contract: ..."``; deploy the
 consumers first, the producer last.
+
+The development tools (``devtools/``, distribution ``celery-tasks-devtools``: the pytest plugin,
+the fake news site, the process runner) are exported as their own repository too, and every
+repository whose ``dev`` group lists them gets a copy of them at ``devtools/`` (committed files,
+pointing at the contract beside them), so that ``uv sync`` installs them from the clone and not
+from an index. No service lists them as a run-time dependency.
 
 The script only uses git and the standard library. The submodule URL recorded in ``.gitmodules``
 is the exported contract repository's ``file://`` URL unless ``--contract-url`` names the hosted one.
@@ -38,6 +44,9 @@ AUTHOR = ["-c", "user.name=celery-tasks export", "-c", "user.email=export@celery
 ALLOW_FILE = ["-c", "protocol.file.allow=always"]
 WORKSPACE_SOURCE = re.compile(r"^celery-tasks\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*$", re.MULTILINE)
 SUBMODULE_SOURCE = f'celery-tasks = {{ path = "{SUBMODULE_PATH}", editable = true }}'
+DEVTOOLS_DIR = "devtools"
+WORKSPACE_DEVTOOLS = re.compile(r"^celery-tasks-devtools\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*$", re.MULTILINE)
+DEVTOOLS_SOURCE = f'celery-tasks-devtools = {{ path = "{DEVTOOLS_DIR}", editable = true }}'
 GITIGNORE = ".venv/\n__pycache__/\n*.pyc\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.env\n*.db\ndist/\nbuild/\n"
 
 
@@ -89,6 +98,21 @@ def extract(source: Path, ref: str, folder: str, target: Path) -> None:
                 tar.extract(entry, target, filter="data")
 
 
+def vendor_devtools(source: Path, ref: str, repo: Path, contract_path: str) -> None:
+    """Copy the development tools into ``repo/devtools`` when its dev group lists them; point both at the contract."""
+    pyproject = repo / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if not WORKSPACE_DEVTOOLS.search(text):
+        return
+    pyproject.write_text(WORKSPACE_DEVTOOLS.sub(DEVTOOLS_SOURCE, text), encoding="utf-8")
+    extract(source, ref, DEVTOOLS_DIR, repo / DEVTOOLS_DIR)
+    copied = repo / DEVTOOLS_DIR / "pyproject.toml"
+    contract_source = f'celery-tasks = {{ path = "{contract_path}", editable = true }}'
+    copied.write_text(WORKSPACE_SOURCE.sub(contract_source, copied.read_text(encoding="utf-8")), encoding="utf-8")
+    if "workspace" in copied.read_text(encoding="utf-8"):
+        raise ExportError(f"{copied} still refers to the workspace")
+
+
 def point_at_submodule(pyproject: Path) -> None:
     """Make the service's celery-tasks dependency resolve to the submodule instead of the workspace."""
     text = pyproject.read_text(encoding="utf-8")
@@ -115,7 +139,7 @@ repository, included here as a git submodule at `{SUBMODULE_PATH}/`.
 
     git clone --recurse-submodules <url of this repository>
     uv sync && uv run pytest                       # or
-    python -m venv .venv && .venv/bin/pip install -e ./{SUBMODULE_PATH} -e . pytest pytest-timeout
+    python -m venv .venv && .venv/bin/pip install -e ./{SUBMODULE_PATH} -e ./{DEVTOOLS_DIR} -e . pytest pytest-timeout
 
 Contract update flow: after a change in `celery-tasks`,
 
@@ -149,6 +173,7 @@ def export(source: Path, output: Path, ref: str = "HEAD", contract_url: str | No
 
     contract_repo = output / contract.name
     extract(source, ref, contract.folder, contract_repo)
+    vendor_devtools(source, ref, contract_repo, "..")
     (contract_repo / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     init_repository(contract_repo, f"{contract.name}: export of {contract.folder}/ from the monorepo at {commit}")
     local_url = contract_repo.as_uri()
@@ -159,6 +184,7 @@ def export(source: Path, output: Path, ref: str = "HEAD", contract_url: str | No
             continue
         repo = output / member.name
         extract(source, ref, member.folder, repo)
+        vendor_devtools(source, ref, repo, f"../{SUBMODULE_PATH}")
         point_at_submodule(repo / "pyproject.toml")
         (repo / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         if not (repo / "README.md").exists():

@@ -94,7 +94,10 @@ def test_a_cloned_service_installs_from_its_clone_and_passes_its_own_tests(expor
     run([*uv, "venv", "--quiet", "--python", "3.11", str(clone / ".venv")], cwd=clone, env=env)
     python = str(clone / ".venv" / "bin" / "python")
     dev = tomllib.loads((clone / "pyproject.toml").read_text())["dependency-groups"]["dev"]
-    run([*uv, "pip", "install", "--quiet", "--python", python, "-e", "./celery_tasks", "-e", ".", *dev], clone, env=env)
+    assert "celery-tasks-devtools" in dev, "the service's tests use the devtools' pytest plugin"
+    # --group reads the dev group with the clone's sources: the devtools come from ./devtools, never from an index.
+    install = ["-e", "./celery_tasks", "-e", ".", "--group", "dev"]
+    run([*uv, "pip", "install", "--quiet", "--python", python, *install], clone, env=env)
     where = run(
         [python, "-c", "import celery_tasks, consumer_etl; print(celery_tasks.__file__, consumer_etl.__file__)"], clone
     )
