@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from amqp.exceptions import AMQPError, NotFound
+from celery_tasks.config import broker_tls_options
 from celery_tasks.errors import ManagementAPIError
 from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings
+from kombu.connection import Connection
+from kombu.exceptions import OperationalError
 
 
 def settings_env(settings: TaskSettings) -> dict[str, str]:
@@ -21,31 +26,70 @@ def settings_env(settings: TaskSettings) -> dict[str, str]:
     return env
 
 
+def amqp_consumer_counts(settings: TaskSettings, queues: Sequence[str]) -> dict[str, int]:
+    """Consumers of each queue right now, from a passive declare (0 when the queue does not exist yet).
+
+    The broker answers a passive declare with the live count; the management API's count comes
+    from statistics refreshed every 5 s (``collect_statistics_interval``), so waiting on it costs
+    up to 5 s per started service.
+    """
+    counts: dict[str, int] = {}
+    with Connection(settings.broker_url, ssl=broker_tls_options(settings) or False, connect_timeout=5) as connection:
+        for queue in queues:
+            channel = connection.channel()  # a refused passive declare closes its channel
+            try:
+                _, _, consumers = channel.queue_declare(queue=queue, passive=True)
+                counts[queue] = int(consumers)
+            except NotFound:
+                counts[queue] = 0
+            finally:
+                with contextlib.suppress(Exception):
+                    channel.close()
+    return counts
+
+
 def wait_for_consumers(
     management: ManagementClient,
     vhost: str,
     queues: Sequence[str],
     timeout: float = 60.0,
     process: subprocess.Popen[bytes] | None = None,
+    settings: TaskSettings | None = None,
 ) -> None:
-    """Block until every queue has at least one consumer, or fail with what is missing."""
+    """Block until every queue has at least one consumer, or fail with what is missing.
+
+    With ``settings`` (pointing at ``vhost``) the counts are read over AMQP, live; without, from the
+    management API, whose statistics lag up to 5 s behind.
+    """
     deadline = time.monotonic() + timeout
     missing = list(queues)
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"worker exited with {process.returncode} before consuming {missing}")
-        missing = []
-        for queue in queues:
-            try:
-                consumers = management.queue(vhost, queue).get("consumers", 0)
-            except ManagementAPIError:
-                consumers = 0
-            if not consumers:
-                missing.append(queue)
+        counts = consumer_counts(management, vhost, queues, settings)
+        missing = [queue for queue in queues if not counts.get(queue)]
         if not missing:
             return
-        time.sleep(0.3)
+        time.sleep(0.1 if settings is not None else 0.3)
     raise TimeoutError(f"no consumer on {missing} after {timeout} s")
+
+
+def consumer_counts(
+    management: ManagementClient, vhost: str, queues: Sequence[str], settings: TaskSettings | None
+) -> dict[str, int]:
+    """Consumers per queue, over AMQP when ``settings`` are given, else from the management API."""
+    if settings is not None:
+        try:
+            return amqp_consumer_counts(settings, queues)
+        except (OSError, OperationalError, AMQPError):  # the broker is restarting: ask again
+            return {}
+    counts: dict[str, int] = {}
+    for queue in queues:
+        try:
+            counts[queue] = int(management.queue(vhost, queue).get("consumers", 0))
+        except ManagementAPIError:
+            counts[queue] = 0
+    return counts
 
 
 def peek_headers(management: ManagementClient, vhost: str, queue: str, count: int = 100) -> list[dict[str, Any]]:

@@ -69,7 +69,7 @@ def start_service(
         service = ServiceProcess(argv, environment, log_path)
         started.append(service)
         try:
-            wait_for_consumers(management, vhost, queues, timeout, service.process)
+            wait_for_consumers(management, vhost, queues, timeout, service.process, settings or task_settings)
         except (RuntimeError, TimeoutError) as exc:
             raise AssertionError(f"{exc}\n--- log of {argv[0]} ---\n{service.log_text()[-4000:]}") from None
         return service
