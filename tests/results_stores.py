@@ -1,6 +1,7 @@
 """Fixtures of the shared result stores for the system tests: a real Redis and a real PostgreSQL, cleaned up."""
 
 import contextlib
+import os
 import socket
 import uuid
 
@@ -8,7 +9,9 @@ import psycopg
 import pytest
 import redis
 
-REDIS_DB = 13
+#: One Redis database per pytest-xdist worker (gw0 -> 13, gw1 -> 12, ...): a test deletes the keys it created
+#: afterwards, which must never include the keys of a test running beside it on another worker.
+REDIS_DB = 13 - int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
