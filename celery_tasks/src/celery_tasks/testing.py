@@ -23,9 +23,9 @@ import pytest
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from celery.worker import state as worker_state
 
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ManagementClient
+from broker_admin import ManagementAPIError, ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
+from celery_tasks.topology import queue_counts
 
 
 def settings_env(settings: TaskSettings) -> dict[str, str]:
@@ -53,7 +53,7 @@ def wait_for_consumers(
         missing = []
         for queue in queues:
             try:
-                consumers = management.queue(vhost, queue).get("consumers", 0)
+                consumers = management.consumer_count(vhost, queue)
             except ManagementAPIError:
                 consumers = 0
             if not consumers:
@@ -256,5 +256,7 @@ def wait_for_parked(
 def queue_depth(app: Any, queue: str) -> int:
     """Messages ready in a queue, read over AMQP (no statistics delay)."""
     with app.connection_for_write() as connection:
-        _, messages, _ = connection.default_channel.queue_declare(queue=queue, passive=True)
-    return int(messages)
+        counts = queue_counts(connection.default_channel, queue)
+    if counts is None:
+        raise AssertionError(f"queue {queue} does not exist")
+    return counts.messages

@@ -19,12 +19,11 @@ from types import FrameType
 from urllib.parse import quote
 
 from celery_tasks.app import ContractApp
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 from rich.console import Console
 from rich.markup import escape
 
+from broker_admin import ManagementAPIError, ManagementClient
 from producer.client import producer_app
 from producer.demo_api import api_round_trip
 from producer.demo_site import LANGUAGES, SiteServer, generate, write_keywords_file
