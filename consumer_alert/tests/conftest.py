@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from celery_tasks.storage import create_schema, make_engine, scratch_database
 from celery_tasks.tasks.alert import SendAlertArgs
 from celery_tasks.tasks.etl import DailyCount
 from consumer_alert.settings import AlertSettings
@@ -27,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, create_engine, text
+
+from task_storage import create_schema, make_engine, scratch_database
 
 POSTGRES_ADMIN_URL = os.environ.get("ALERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_ADMIN_URL = os.environ.get("ALERT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from celery_tasks.storage import scratch_database
 from consumer_crawler.crawlers import CrawlContext
 from consumer_crawler.http import HttpClient
 from consumer_crawler.session import ApiSession
@@ -16,6 +15,8 @@ from consumer_crawler.site import CrawlerTestSite
 from consumer_crawler.store import DocumentStore, crawler_engine
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
+
+from task_storage import scratch_database
 
 POSTGRES_ADMIN_URL = os.environ.get("CRAWLER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_ADMIN_URL = os.environ.get("CRAWLER_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

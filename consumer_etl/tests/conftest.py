@@ -10,9 +10,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from celery_tasks.storage import Base, Document, create_schema, make_engine, scratch_database
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import OperationalError
+
+from task_storage import Base, Document, create_schema, make_engine, scratch_database
 
 POSTGRES_ADMIN_URL = os.environ.get("ETL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_ADMIN_URL = os.environ.get("ETL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

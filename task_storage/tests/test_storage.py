@@ -9,7 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery_tasks.storage import (
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from task_storage import (
     Document,
     KeywordCount,
     TrackedKeyword,
@@ -18,9 +22,6 @@ from celery_tasks.storage import (
     scratch_database,
     upsert,
 )
-from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 ADMIN_URLS = {
     "postgresql": os.environ.get("STORAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),

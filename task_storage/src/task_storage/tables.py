@@ -1,4 +1,4 @@
-"""Tables shared by the services that store data (install ``celery-tasks[storage]``).
+"""Tables shared by the services that store data (the ``task-storage`` distribution).
 
 Like the task contracts, these are a contract between services: the crawler writes
 documents, the ETL reads them and writes keyword counts, the alert service records each
@@ -14,46 +14,26 @@ PostgreSQL's default, and ``documents.url`` is kept unique through a stored SHA-
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import (
     DDL,
     JSON,
     Boolean,
     Date,
     DateTime,
-    Engine,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    and_,
-    create_engine,
     event,
     func,
-    insert,
-    make_url,
-    text,
     true,
-    update,
 )
-from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
-
-
-class StorageSettings(BaseSettings):
-    """Where the shared tables live."""
-
-    model_config = SettingsConfigDict(env_prefix="CELERY_TASKS_", env_file=".env", extra="ignore", frozen=True)
-
-    database_url: str = "sqlite:///celery_tasks.db"
-
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 MYSQL = ("mysql", "mariadb")
 
@@ -151,122 +131,3 @@ event.listen(
         "ADD UNIQUE KEY uq_documents_url_sha256 (url_sha256)"
     ).execute_if(callable_=_on_mysql),
 )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for the shared tables (WAL and a busy timeout on SQLite; utf8mb4 and READ COMMITTED on MySQL)."""
-    url = url or StorageSettings().database_url
-    if make_url(url).get_backend_name() in MYSQL:
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_recycle=3600,
-            isolation_level="READ COMMITTED",
-            connect_args={"charset": "utf8mb4"},
-        )
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the shared tables that do not exist yet."""
-    Base.metadata.create_all(engine)
-
-
-def upsert(
-    session: Session,
-    model: type[Base],
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    keys: Sequence[str],
-    update_columns: Sequence[str],
-) -> None:
-    """Insert ``rows``, overwriting ``update_columns`` of rows that already exist with the same ``keys``.
-
-    One ``INSERT ... ON CONFLICT (keys) DO UPDATE`` statement on PostgreSQL and SQLite,
-    ``INSERT ... ON DUPLICATE KEY UPDATE`` on MySQL/MariaDB (``keys`` must be a unique
-    constraint), so that two workers writing the same rows at once both succeed; rows go
-    in key order, so that two such writers lock them in the same order. Other databases
-    update, then insert what was missing, row by row.
-    """
-    if not rows:
-        return
-    rows = sorted(rows, key=lambda row: tuple(row[key] for key in keys))
-    dialect = session.get_bind().dialect.name
-    if dialect in MYSQL:
-        inserting = mysql.insert(model)
-        session.execute(
-            inserting.on_duplicate_key_update({column: inserting.inserted[column] for column in update_columns}),
-            rows,
-        )
-        return
-    if dialect in {"postgresql", "sqlite"}:
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={column: statement.excluded[column] for column in update_columns},
-            ),
-            rows,
-        )
-        return
-    columns = model.__table__.c
-    for row in rows:
-        match = and_(*(columns[key] == row[key] for key in keys))
-        changed = session.execute(update(model).where(match).values({c: row[c] for c in update_columns}))
-        if not changed.rowcount:  # type: ignore[attr-defined]
-            session.execute(insert(model).values(dict(row)))
-
-
-@contextmanager
-def scratch_database(admin_url: str, prefix: str = "scratch") -> Iterator[str]:
-    """A new, empty PostgreSQL or MySQL database for tests and benchmarks, dropped on exit; yields its URL.
-
-    ``admin_url`` is any database on the server that the user may connect to (for
-    example ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` or
-    ``mysql+pymysql://root@127.0.0.1:3306/test``).
-    """
-    base = make_url(admin_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    on_mysql = base.get_backend_name() in MYSQL
-    create = (
-        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        if on_mysql
-        else f'CREATE DATABASE "{name}"'
-    )
-    drop = f"DROP DATABASE IF EXISTS `{name}`" if on_mysql else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(create))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(drop))
-    finally:
-        admin.dispose()
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
