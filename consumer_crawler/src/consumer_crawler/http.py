@@ -14,6 +14,9 @@ Every request hop goes through the same steps:
 6. a redirect (301, 302, 303, 307, 308) starts the next hop, at most ``max_redirects``;
 7. the content type must be one the caller reads, and the body is streamed and
    abandoned once it exceeds ``max_body_bytes`` or ``total_timeout``.
+
+The checked connections (step 4) are in :mod:`consumer_crawler.transport`, the reading of a
+response (steps 5 to 7) in :mod:`consumer_crawler.responses`; this module runs the hops.
 """
 
 from __future__ import annotations
