@@ -1,7 +1,7 @@
 # Every target bootstraps what it needs on a fresh Debian machine with Python 3.11.
 SHELL := /bin/bash
 VENV := .venv/bin
-PACKAGES := celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics devtools
+PACKAGES := broker_admin task_storage celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics devtools
 
 .PHONY: help bootstrap broker broker4 postgres mariadb redis fonts services test unit system lint demo bench clean cluster-test
 

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from celery_tasks.management import ManagementClient
+from broker_admin import ManagementClient
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -620,7 +620,7 @@ def main() -> None:
         client_main(args)
         return
 
-    from celery_tasks.management import ManagementClient
+    from broker_admin import ManagementClient
 
     management = ManagementClient(procs.MANAGEMENT_URL, "guest", "guest")
     vhost = f"ct-bench-{uuid.uuid4().hex[:8]}"

@@ -30,10 +30,11 @@ sys.path.insert(0, str(HERE))
 
 import procs  # noqa: E402
 from celery_tasks.factory import create_app  # noqa: E402
-from celery_tasks.management import ManagementClient  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
-from celery_tasks.storage import scratch_database  # noqa: E402
 from celery_tasks.tasks.crawler import FetchPage  # noqa: E402
+
+from broker_admin import ManagementClient  # noqa: E402
+from task_storage import scratch_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEFAULT_CONFIGS = ("prefork:2", "prefork:8", "threads:4", "threads:16", "threads:32")

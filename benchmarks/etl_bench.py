@@ -29,13 +29,14 @@ sys.path.insert(0, str(HERE))
 
 import procs  # noqa: E402
 from celery_tasks.factory import create_app  # noqa: E402
-from celery_tasks.management import ManagementClient  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
-from celery_tasks.storage import Document, create_schema, make_engine, scratch_database  # noqa: E402
 from celery_tasks.tasks.etl import MapKeywords  # noqa: E402
 from consumer_etl.keywords import load_keywords  # noqa: E402
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
+
+from broker_admin import ManagementClient  # noqa: E402
+from task_storage import Document, create_schema, make_engine, scratch_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BIG_DAY = dt.date(2026, 6, 30)

@@ -13,11 +13,11 @@ import time
 import uuid
 from pathlib import Path
 
-from celery_tasks.management import ManagementClient
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import load_settings
 from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 
+from broker_admin import ManagementClient
 from celery_tasks import create_app
 
 

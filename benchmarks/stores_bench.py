@@ -99,10 +99,11 @@ def main() -> None:
 
     import psycopg
     from celery_tasks.factory import create_app
-    from celery_tasks.management import ManagementClient
     from celery_tasks.settings import load_settings
     from celery_tasks.tasks.diagnostics import Echo
     from celery_tasks_devtools.testing import settings_env
+
+    from broker_admin import ManagementClient
 
     management = ManagementClient("http://127.0.0.1:15672", "guest", "guest")
     vhost = f"ct-bench-stores-{uuid.uuid4().hex[:8]}"

@@ -1,26 +1,23 @@
-"""Export the monorepo as separate git repositories: the contract package, and one per service.
+"""Export the monorepo as separate git repositories: the contract package, the libraries, and one per service.
 
 Seed 004's layout: ``celery-tasks`` holds the shared contract package; every service repository
 (``producer``, ``consumer-crawler``, ...) adds it as a git submodule at ``celery_tasks/`` with
 ``git submodule add``, and its ``pyproject.toml`` points the ``celery-tasks`` dependency at that
-path. A service is then built and tested from its own clone::
+path. The small workspace libraries (``broker-admin``, ``task-storage``) are exported the same
+way: a repository each, added as a submodule where a member depends on them. A dependency that
+a submodule already brings (``broker_admin`` inside ``celery_tasks/``) is used from there, so
+every package is installed from one path. A service is then built and tested from its own clone::
 
     python deploy/export_repos.py /tmp/export              # from the committed HEAD
     git clone --recurse-submodules /tmp/export/consumer-etl
-    cd consumer-etl && uv sync && uv run pytest           # or: pip install -e ./celery_tasks -e ./devtools -e .
+    cd consumer-etl && uv sync && uv run pytest           # or: pip install -e ./celery_tasks -e .
 
 Contract update flow: commit the change in ``celery-tasks``, then in each service repository
 ``git submodule update --remote celery_tasks && git commit -am "contract: ..."``; deploy the
 consumers first, the producer last.
 
-The development tools (``devtools/``, distribution ``celery-tasks-devtools``: the pytest plugin,
-the fake news site, the process runner) are exported as their own repository too, and every
-repository whose ``dev`` group lists them gets a copy of them at ``devtools/`` (committed files,
-pointing at the contract beside them), so that ``uv sync`` installs them from the clone and not
-from an index. No service lists them as a run-time dependency.
-
-The script only uses git and the standard library. The submodule URL recorded in ``.gitmodules``
-is the exported contract repository's ``file://`` URL unless ``--contract-url`` names the hosted one.
+The script only uses git and the standard library. The submodule URLs recorded in ``.gitmodules``
+are the exported repositories' ``file://`` URLs unless ``--contract-url`` names the hosted contract one.
 """
 
 from __future__ import annotations
@@ -42,11 +39,7 @@ SUBMODULE_PATH = "celery_tasks"
 AUTHOR = ["-c", "user.name=celery-tasks export", "-c", "user.email=export@celery-tasks.invalid"]
 # git refuses file:// submodules unless told otherwise (CVE-2022-39253); only for this export.
 ALLOW_FILE = ["-c", "protocol.file.allow=always"]
-WORKSPACE_SOURCE = re.compile(r"^celery-tasks\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*$", re.MULTILINE)
-SUBMODULE_SOURCE = f'celery-tasks = {{ path = "{SUBMODULE_PATH}", editable = true }}'
-DEVTOOLS_DIR = "devtools"
-WORKSPACE_DEVTOOLS = re.compile(r"^celery-tasks-devtools\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*$", re.MULTILINE)
-DEVTOOLS_SOURCE = f'celery-tasks-devtools = {{ path = "{DEVTOOLS_DIR}", editable = true }}'
+WORKSPACE_SOURCE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*$", re.MULTILINE)
 GITIGNORE = ".venv/\n__pycache__/\n*.pyc\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.env\n*.db\ndist/\nbuild/\n"
 
 
@@ -56,10 +49,11 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class Member:
-    """A workspace member: its folder in the monorepo and its distribution name (the repository's name)."""
+    """A workspace member: its folder, its distribution name (the repository's name), and its workspace dependencies."""
 
     folder: str
     name: str
+    needs: tuple[str, ...] = ()
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -71,13 +65,34 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def workspace_members(source: Path, ref: str) -> list[Member]:
-    """The workspace members listed in the root pyproject.toml at ``ref``."""
+    """The workspace members listed in the root pyproject.toml at ``ref``, each after what it needs."""
     root = tomllib.loads(git("show", f"{ref}:pyproject.toml", cwd=source))
-    members = []
+    found: dict[str, Member] = {}
     for folder in root["tool"]["uv"]["workspace"]["members"]:
-        project = tomllib.loads(git("show", f"{ref}:{folder}/pyproject.toml", cwd=source))
-        members.append(Member(folder, project["project"]["name"]))
-    return members
+        text = git("show", f"{ref}:{folder}/pyproject.toml", cwd=source)
+        name = tomllib.loads(text)["project"]["name"]
+        found[name] = Member(folder, name, tuple(match["name"] for match in WORKSPACE_SOURCE.finditer(text)))
+    ordered: list[Member] = []
+    while len(ordered) < len(found):
+        ready = [m for m in found.values() if m not in ordered and all(found[n] in ordered for n in m.needs)]
+        if not ready:
+            raise ExportError("the workspace members depend on each other in a cycle")
+        ordered.extend(ready)
+    return ordered
+
+
+def dependency_paths(member: Member, members: dict[str, Member]) -> dict[str, str]:
+    """Where each workspace member that ``member`` needs lives in its repository (directly or transitively).
+
+    A direct dependency gets a submodule at its own folder, unless another submodule already
+    brings it: then the copy inside that submodule is used (one path per package).
+    """
+    inside: dict[str, str] = {}
+    for name in member.needs:
+        for nested, path in dependency_paths(members[name], members).items():
+            inside.setdefault(nested, f"{members[name].folder}/{path}")
+    paths = {name: inside.get(name, members[name].folder) for name in member.needs}
+    return inside | paths
 
 
 def extract(source: Path, ref: str, folder: str, target: Path) -> None:
@@ -98,35 +113,26 @@ def extract(source: Path, ref: str, folder: str, target: Path) -> None:
                 tar.extract(entry, target, filter="data")
 
 
-def vendor_devtools(source: Path, ref: str, repo: Path, contract_path: str) -> None:
-    """Copy the development tools into ``repo/devtools`` when its dev group lists them; point both at the contract."""
-    pyproject = repo / "pyproject.toml"
+def point_at_submodules(pyproject: Path, paths: dict[str, str]) -> None:
+    """Make the member's workspace dependencies resolve to their submodule paths instead of the workspace."""
     text = pyproject.read_text(encoding="utf-8")
-    if not WORKSPACE_DEVTOOLS.search(text):
-        return
-    pyproject.write_text(WORKSPACE_DEVTOOLS.sub(DEVTOOLS_SOURCE, text), encoding="utf-8")
-    extract(source, ref, DEVTOOLS_DIR, repo / DEVTOOLS_DIR)
-    copied = repo / DEVTOOLS_DIR / "pyproject.toml"
-    contract_source = f'celery-tasks = {{ path = "{contract_path}", editable = true }}'
-    copied.write_text(WORKSPACE_SOURCE.sub(contract_source, copied.read_text(encoding="utf-8")), encoding="utf-8")
-    if "workspace" in copied.read_text(encoding="utf-8"):
-        raise ExportError(f"{copied} still refers to the workspace")
+    missing = set(paths)
 
+    def source(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in paths:
+            raise ExportError(f"{pyproject}: no exported repository for {name}")
+        missing.discard(name)
+        return f'{name} = {{ path = "{paths[name]}", editable = true }}'
 
-def point_at_submodule(pyproject: Path) -> None:
-    """Make the service's celery-tasks dependency resolve to the submodule instead of the workspace."""
-    text = pyproject.read_text(encoding="utf-8")
-    if WORKSPACE_SOURCE.search(text):
-        text = WORKSPACE_SOURCE.sub(SUBMODULE_SOURCE, text)
-    elif "[tool.uv.sources]" in text:
-        text = text.replace("[tool.uv.sources]", f"[tool.uv.sources]\n{SUBMODULE_SOURCE}", 1)
-    else:
-        text = text.rstrip("\n") + f"\n\n[tool.uv.sources]\n{SUBMODULE_SOURCE}\n"
+    text = WORKSPACE_SOURCE.sub(source, text)
     parsed = tomllib.loads(text)
     if "workspace" in str(parsed.get("tool", {}).get("uv", {})):
         raise ExportError(f"{pyproject} still refers to the workspace")
-    if not any(re.match(r"celery-tasks\b", dep) for dep in parsed["project"].get("dependencies", [])):
-        raise ExportError(f"{pyproject} does not depend on celery-tasks")
+    dependencies = parsed["project"].get("dependencies", [])
+    for name in set(paths) - missing:
+        if not any(re.match(rf"{re.escape(name)}\b", dep) for dep in dependencies):
+            raise ExportError(f"{pyproject} does not depend on {name}")
     pyproject.write_text(text, encoding="utf-8")
 
 
@@ -135,11 +141,12 @@ def service_readme(member: Member) -> str:
     return f"""# {member.name}
 
 Exported from the celery-tasks monorepo. The task contracts live in the `celery-tasks`
-repository, included here as a git submodule at `{SUBMODULE_PATH}/`.
+repository, included here as a git submodule at `{SUBMODULE_PATH}/` (beside the other workspace
+libraries this service uses, each a submodule too).
 
     git clone --recurse-submodules <url of this repository>
     uv sync && uv run pytest                       # or
-    python -m venv .venv && .venv/bin/pip install -e ./{SUBMODULE_PATH} -e ./{DEVTOOLS_DIR} -e . pytest pytest-timeout
+    python -m venv .venv && .venv/bin/pip install -e ./{SUBMODULE_PATH} -e . pytest pytest-timeout
 
 Contract update flow: after a change in `celery-tasks`,
 
@@ -150,57 +157,55 @@ and roll out the consumers before the producer.
 """
 
 
-def init_repository(path: Path, message: str) -> str:
-    """git init, add everything, commit; returns the commit id."""
-    git("init", "--quiet", "--initial-branch=main", cwd=path)
-    git("add", "--all", cwd=path)
-    git(*AUTHOR, "commit", "--quiet", "--no-verify", "-m", message, cwd=path)
-    return git("rev-parse", "HEAD", cwd=path)
-
-
 def export(source: Path, output: Path, ref: str = "HEAD", contract_url: str | None = None) -> dict[str, Path]:
-    """Export the contract repository and one repository per service into ``output``; returns their paths."""
+    """Export every workspace member into its own repository in ``output``; returns their paths."""
     source = source.resolve()
     output = output.resolve()
     commit = git("rev-parse", "--short", ref, cwd=source)
     if output.exists() and any(output.iterdir()):
         raise ExportError(f"{output} is not empty")
     output.mkdir(parents=True, exist_ok=True)
-    members = workspace_members(source, ref)
-    contract = next((m for m in members if m.folder == CONTRACT_DIR), None)
-    if contract is None:
+    ordered = workspace_members(source, ref)
+    if not any(m.folder == CONTRACT_DIR for m in ordered):
         raise ExportError(f"the workspace has no {CONTRACT_DIR} member")
+    members = {m.name: m for m in ordered}
 
-    contract_repo = output / contract.name
-    extract(source, ref, contract.folder, contract_repo)
-    vendor_devtools(source, ref, contract_repo, "..")
-    (contract_repo / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-    init_repository(contract_repo, f"{contract.name}: export of {contract.folder}/ from the monorepo at {commit}")
-    local_url = contract_repo.as_uri()
-
-    repositories = {contract.name: contract_repo}
-    for member in members:
-        if member is contract:
-            continue
+    repositories: dict[str, Path] = {}
+    for member in ordered:
         repo = output / member.name
         extract(source, ref, member.folder, repo)
-        vendor_devtools(source, ref, repo, f"../{SUBMODULE_PATH}")
-        point_at_submodule(repo / "pyproject.toml")
+        paths = dependency_paths(member, members)
+        point_at_submodules(repo / "pyproject.toml", {name: paths[name] for name in member.needs})
         (repo / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         if not (repo / "README.md").exists():
             (repo / "README.md").write_text(service_readme(member), encoding="utf-8")
         git("init", "--quiet", "--initial-branch=main", cwd=repo)
-        git(*ALLOW_FILE, "submodule", "--quiet", "add", "--name", SUBMODULE_PATH, local_url, SUBMODULE_PATH, cwd=repo)
-        if contract_url:  # the hosted URL for clones; the local copy was only the source of this export
-            git("config", "--file", ".gitmodules", f"submodule.{SUBMODULE_PATH}.url", contract_url, cwd=repo)
+        for name in member.needs:
+            folder = members[name].folder
+            if paths[name] != folder:
+                continue  # brought by another submodule
+            git(
+                *ALLOW_FILE,
+                "submodule",
+                "--quiet",
+                "add",
+                "--name",
+                folder,
+                repositories[name].as_uri(),
+                folder,
+                cwd=repo,
+            )
+            if contract_url and folder == CONTRACT_DIR:  # the hosted URL for clones
+                git("config", "--file", ".gitmodules", f"submodule.{folder}.url", contract_url, cwd=repo)
         git("add", "--all", cwd=repo)
+        what = f"export of {member.folder}/" if member.folder == CONTRACT_DIR or not member.needs else "export"
         git(
             *AUTHOR,
             "commit",
             "--quiet",
             "--no-verify",
             "-m",
-            f"{member.name}: export from the monorepo at {commit}",
+            f"{member.name}: {what} from the monorepo at {commit}",
             cwd=repo,
         )
         repositories[member.name] = repo

@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PYTEST="$PWD/.venv/bin/pytest"
-PACKAGES=(celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics devtools)
+PACKAGES=(broker_admin task_storage celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics devtools)
 RABBITMQ4_URL="amqp://guest:guest@127.0.0.1:${RABBITMQ4_PORT:-5673}//"
 RABBITMQ4_MANAGEMENT="http://127.0.0.1:${RABBITMQ4_MANAGEMENT_PORT:-15673}"
 SYSTEM_WORKERS="${TEST_SYSTEM_WORKERS:-2}"

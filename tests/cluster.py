@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import faults
-from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
+
+from broker_admin import ManagementClient
 
 REPO = Path(__file__).resolve().parents[1]
 ENSURE = REPO / "scripts" / "ensure_rabbitmq4.sh"

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks_devtools.proctree import children, rss_bytes, tree_rss  # noqa: F401 - the drills use faults.*
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_consumers
+
+from broker_admin import ManagementClient
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash", "diagnostics.record"]

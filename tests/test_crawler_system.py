@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.storage import Document, make_engine
 from celery_tasks.tasks.crawler import CrawlFeed, CrawlFeedResult, FetchPage, FetchPageResult
 from celery_tasks_devtools.site import CrawlerTestSite
 from celery_tasks_devtools.testing import entry_point, wait_for_parked
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from celery_tasks import create_app
+from task_storage import Document, make_engine
 
 CRAWLER_QUEUES = [FetchPage.name, CrawlFeed.name]
 

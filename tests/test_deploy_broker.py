@@ -22,13 +22,13 @@ import pytest
 import requests
 import yaml
 from amqp.exceptions import AccessRefused
-from celery_tasks.management import ManagementClient
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks.diagnostics import Crash, Echo
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, wait_for_consumers
 from producer.keys import KeysFile, create_key, write_keys_file
 
+from broker_admin import ManagementClient
 from celery_tasks import create_app, topology
 
 ROOT = Path(__file__).resolve().parents[1]

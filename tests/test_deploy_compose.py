@@ -20,11 +20,11 @@ import jsonschema
 import pytest
 import yaml
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.storage import Base, make_engine, scratch_database
 from celery_tasks_devtools.testing import entry_point
 from sqlalchemy import inspect
 
 from celery_tasks import create_app
+from task_storage import Base, make_engine, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

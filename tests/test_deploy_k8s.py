@@ -4,7 +4,7 @@ Built-in kinds are validated, strictly (unknown fields refused), against the Kub
 that the kubernetes-validate package carries, for the oldest and the newest Kubernetes it knows.
 No package carries the schemas of the RabbitMQ operators' or KEDA's custom resources, so those are
 validated against the minimal schemas in deploy/schemas, written by hand from the CRDs.
-The KEDA ScaledObjects must use the numbers of celery_tasks.scaling.SCALING_TARGETS, the targets
+The KEDA ScaledObjects must use the numbers of producer.scaling.SCALING_TARGETS, the targets
 `producer scale-advice` computes with.
 """
 
@@ -17,8 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.scaling import SCALING_TARGETS
 from dockerfile_parse import DockerfileParser
+from producer.scaling import SCALING_TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "deploy" / "k8s"

@@ -19,6 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT = ROOT / "deploy" / "export_repos.py"
 SERVICE = "consumer-etl"
+# Workspace members that are libraries, not services: no contract submodule of their own.
+LIBRARIES = {"broker-admin", "task-storage"}
 ALLOW_FILE = ["-c", "protocol.file.allow=always"]
 AUTHOR = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
 
@@ -66,7 +68,15 @@ def test_export_makes_a_contract_repository_and_one_per_service(exported):
     assert {line.split()[0] for line in listing.splitlines()} == names
     contract_head = run(["git", "rev-parse", "HEAD"], cwd=output / "celery-tasks")
     assert (output / "celery-tasks" / "src" / "celery_tasks" / "contract.py").is_file()
-    for name in names - {"celery-tasks"}:
+    # The workspace libraries: a repository each, added as a submodule where a member needs one.
+    for library in LIBRARIES:
+        assert not (output / library / ".gitmodules").exists(), f"{library} needs no other repository"
+        assert "workspace" not in (output / library / "pyproject.toml").read_text()
+    broker_admin_head = run(["git", "rev-parse", "HEAD"], cwd=output / "broker-admin")
+    assert run(["git", "ls-tree", "HEAD", "broker_admin"], cwd=output / "celery-tasks").split()[2] == broker_admin_head
+    task_storage_head = run(["git", "rev-parse", "HEAD"], cwd=output / "task-storage")
+    assert run(["git", "ls-tree", "HEAD", "task_storage"], cwd=output / SERVICE).split()[2] == task_storage_head
+    for name in names - {"celery-tasks"} - LIBRARIES:
         repo = output / name
         assert run(["git", "status", "--porcelain"], cwd=repo) == "", f"{name} has uncommitted files"
         gitmodules = run(["git", "config", "--file", ".gitmodules", "--list"], cwd=repo)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.storage import Document, KeywordCount, create_schema, make_engine
 from celery_tasks.tasks.etl import (
     FindThresholds,
     FindThresholdsResult,
@@ -18,6 +17,7 @@ from celery_tasks_devtools.testing import entry_point
 from sqlalchemy import func, insert, select
 
 from celery_tasks import create_app
+from task_storage import Document, KeywordCount, create_schema, make_engine
 
 ETL_QUEUES = ["etl.map_keywords", "etl.find_thresholds"]
 SPIKE_DAY = dt.date(2024, 4, 15)

@@ -9,9 +9,9 @@ import time
 
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
-from celery_tasks.scaling import SCALING_TARGETS, desired_replicas
 from celery_tasks.tasks.diagnostics import Crash, Echo, Sleep
 from celery_tasks_devtools.testing import entry_point, settings_env, wait_for_parked
+from producer.scaling import SCALING_TARGETS, desired_replicas
 
 from celery_tasks import create_app
 

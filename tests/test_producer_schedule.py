@@ -5,7 +5,6 @@ import hashlib
 import json
 
 import pytest
-from celery_tasks.storage import Document, SentAlert, create_schema, make_engine, session_scope
 from celery_tasks.tasks.crawler import CrawlFeed, FetchPage
 from celery_tasks_devtools.site import generate, write_keywords_file
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
@@ -15,6 +14,8 @@ from producer.schedule import DAILY_ENTRY, configure_beat
 from producer.settings import load_producer_settings
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+
+from task_storage import Document, SentAlert, create_schema, make_engine, session_scope
 
 FEED = "http://127.0.0.1:9/news/feed.xml"
 PAGE = "http://127.0.0.1:9/about.html"

@@ -12,12 +12,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery_tasks.errors import BrokerUnavailable, ConfigurationError, ManagementAuthError
-from celery_tasks.management import ManagementClient
+from celery_tasks.errors import BrokerUnavailable, ConfigurationError
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
 from celery_tasks_devtools.testing import entry_point, settings_env, wait_for_parked
 
+from broker_admin import ManagementAuthError, ManagementClient
 from celery_tasks import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -6,7 +6,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from celery_tasks.storage import SentAlert
 from celery_tasks.tasks.alert import SendAlertArgs
 from consumer_alert.errors import DeliveryFailed, DeliveryUncertain, InvalidRecipient, NoRecipients, UnsafeHeader
 from consumer_alert.ledger import AlertLedger
@@ -14,6 +13,8 @@ from consumer_alert.service import AlertService
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from task_storage import SentAlert
 
 DAY = dt.date(2025, 3, 14)
 

@@ -3,12 +3,13 @@
 import datetime as dt
 
 import pytest
-from celery_tasks.storage import Document
 from consumer_crawler.crawlers import ArticleCrawler, Crawler, FeedCrawler, JsonApiCrawler
 from consumer_crawler.errors import LoginFailed, ParseError, UnsupportedContentType
 from consumer_crawler.parsing import content_hash
 from consumer_crawler.session import ApiSession
 from sqlalchemy import func, select
+
+from task_storage import Document
 
 
 def document_count(store) -> int:

@@ -17,9 +17,10 @@ from consumer_crawler.errors import (
     TooManyRedirects,
     UnsupportedContentType,
 )
-from consumer_crawler.http import FEED_TYPES, HTML_TYPES, HttpClient, retry_after_seconds
+from consumer_crawler.http import HttpClient
 from consumer_crawler.parsing import parse_html
 from consumer_crawler.politeness import PolitenessGate
+from consumer_crawler.responses import FEED_TYPES, HTML_TYPES, retry_after_seconds
 
 
 def test_fetches_an_article(site, http):

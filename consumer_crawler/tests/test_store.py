@@ -3,9 +3,10 @@
 import datetime as dt
 import threading
 
-from celery_tasks.storage import Document
 from consumer_crawler.store import DocumentDraft, DocumentStore, crawler_engine
 from sqlalchemy import func, select
+
+from task_storage import Document
 
 
 def draft(url: str, text: str = "some text", **changes) -> DocumentDraft:

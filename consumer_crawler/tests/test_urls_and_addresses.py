@@ -6,7 +6,7 @@ import httpx
 import pytest
 from consumer_crawler.addresses import AddressPolicy, address_category
 from consumer_crawler.errors import ForbiddenAddress, UnsupportedURL
-from consumer_crawler.http import GuardedTransport
+from consumer_crawler.transport import GuardedTransport
 from consumer_crawler.urls import absolute_url, normalise_url
 
 

@@ -31,12 +31,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from celery_tasks.storage import Document, create_schema, make_engine, scratch_database
 from consumer_etl.keywords import build_matcher, load_keywords, sync_keywords
 from consumer_etl.mapping import map_day
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE, DEFAULT_STOPWORDS_FILE
 from consumer_etl.text import load_stopwords
 from sqlalchemy import insert
+
+from task_storage import Document, create_schema, make_engine, scratch_database
 
 DAY = dt.date(2024, 6, 1)
 MAX_DOCUMENTS = 1_000_000

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from celery_tasks.storage import Document
+from task_storage import Document
 from sqlalchemy import Engine, insert
 
 _serial = itertools.count()

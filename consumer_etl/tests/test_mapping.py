@@ -3,13 +3,14 @@
 import datetime as dt
 import threading
 
-from celery_tasks.storage import Document, KeywordCount, TrackedKeyword
 from consumer_etl.keywords import build_matcher, load_keywords, sync_keywords
 from consumer_etl.mapping import map_day
 from consumer_etl.settings import DEFAULT_STOPWORDS_FILE
 from consumer_etl.text import load_stopwords
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+
+from task_storage import Document, KeywordCount, TrackedKeyword
 
 DAY = dt.date(2024, 3, 1)
 STOPWORDS = load_stopwords(DEFAULT_STOPWORDS_FILE)

@@ -19,6 +19,8 @@ WORKDIR /src
 # 1. Third-party dependencies, exactly as locked: this layer changes only with uv.lock.
 #    uv reads every workspace member's pyproject.toml to check that the lock is current.
 COPY pyproject.toml uv.lock ./
+COPY broker_admin/pyproject.toml broker_admin/README.md broker_admin/
+COPY task_storage/pyproject.toml task_storage/README.md task_storage/
 COPY celery_tasks/pyproject.toml celery_tasks/README.md celery_tasks/
 COPY producer/pyproject.toml producer/
 COPY consumer_crawler/pyproject.toml consumer_crawler/
@@ -30,8 +32,10 @@ COPY consumer_diagnostics/pyproject.toml consumer_diagnostics/
 COPY devtools/pyproject.toml devtools/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package consumer-etl
-# 2. The contract package and this service, installed as wheels (not editable): the
-#    runtime stage needs /opt/venv only.
+# 2. The workspace libraries it uses, the contract package and this service, installed as
+#    wheels (not editable): the runtime stage needs /opt/venv only.
+COPY broker_admin/ broker_admin/
+COPY task_storage/ task_storage/
 COPY celery_tasks/ celery_tasks/
 COPY consumer_etl/ consumer_etl/
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -3,11 +3,12 @@
 import json
 
 import pytest
-from celery_tasks.management import ContractQueueStatus, QueueStats
-from celery_tasks.scaling import ScalingTarget
 from celery_tasks.tasks.diagnostics import Echo, Sleep
+from producer.contract_queues import ContractQueueStatus
+from producer.scaling import ScalingTarget
 from rich.console import Console
 
+from broker_admin import QueueStats
 from producer import dead_letters, scale_advice, status
 
 CELERY_HEADERS = {"task": Echo.name, "id": "t-1", "x-contract-version": 1, "retries": 0}

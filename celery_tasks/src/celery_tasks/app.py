@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import celery
-from amqp.exceptions import NotFound
 
 from celery_tasks import topology
 from celery_tasks.config import celery_config
@@ -75,8 +74,5 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
     def consumer_count(self, queue_name: str) -> int:
         """Consumers currently attached to a queue (0 when it does not exist)."""
         with self.connection_for_write() as connection:
-            try:
-                _, _, consumers = connection.default_channel.queue_declare(queue=queue_name, passive=True)
-            except NotFound:
-                return 0
-            return int(consumers)
+            counts = topology.queue_counts(connection.default_channel, queue_name)
+            return counts.consumers if counts else 0

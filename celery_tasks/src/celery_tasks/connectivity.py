@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from amqp.exceptions import AccessRefused
 from amqp.exceptions import ConnectionError as AMQPConnectionError
+from broker_admin.secrets import scrub as scrub_secrets
 from kombu.exceptions import OperationalError
 
 from celery_tasks.errors import BrokerUnavailable
@@ -15,13 +16,14 @@ from celery_tasks.settings import TaskSettings
 BROKER_ERRORS = (OperationalError, AMQPConnectionError, OSError)
 
 
+#: Shorter passwords are left in: replacing them would mangle ordinary words of the message.
+SHORTEST_SCRUBBED = 3
+
+
 def scrub(text: str, settings: TaskSettings) -> str:
     """The text with the broker and management passwords replaced, should a library have echoed one."""
     secrets = {settings.broker_credentials()[1], settings.management_credentials()[1]}
-    for secret in secrets:
-        if secret and len(secret) >= 3:  # shorter strings would mangle ordinary words
-            text = text.replace(secret, "***")
-    return text
+    return scrub_secrets(text, secrets, shortest=SHORTEST_SCRUBBED)
 
 
 def unavailable(settings: TaskSettings, exc: BaseException, doing: str) -> BrokerUnavailable:

@@ -75,22 +75,6 @@ class MessageRejected(DeliveryError):
     """Raised at the worker for a message that can never be executed (parked with its reason)."""
 
 
-class ManagementAPIError(CeleryTasksError):
-    """Raised when the RabbitMQ management HTTP API answers with an error."""
-
-
-class ManagementAuthError(ManagementAPIError):
-    """Raised when the management API refuses the credentials (HTTP 401)."""
-
-
-class ManagementNotFound(ManagementAPIError):
-    """Raised when the management API has no such object (HTTP 404)."""
-
-
-class ManagementUnreachable(ManagementAPIError):
-    """Raised when the management API cannot be reached at all."""
-
-
 class ResultStoreUnavailable(DeliveryError):
     """Raised when the result store (Redis or the database) cannot be reached; the message names it, no password."""
 

@@ -7,6 +7,7 @@ declare the same arguments (a mismatch would be refused by RabbitMQ).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from amqp.exceptions import NotFound
@@ -98,6 +99,27 @@ def queue_exists(channel: Any, name: str) -> bool:
     finally:
         with contextlib.suppress(Exception):
             probe.close()
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """What a passive declare tells about a queue: its ready messages and its consumers."""
+
+    messages: int
+    consumers: int
+
+
+def queue_counts(channel: Any, name: str) -> QueueCounts | None:
+    """Ready messages and consumers of a queue, exact (no statistics delay); None when it does not exist.
+
+    A refused passive declare closes the channel it was made on: pass a channel of its own
+    when the caller goes on using its channel after a missing queue.
+    """
+    try:
+        _, messages, consumers = channel.queue_declare(queue=name, passive=True)
+    except NotFound:
+        return None
+    return QueueCounts(int(messages), int(consumers))
 
 
 def declare(channel: Any, name: str, delivery_limit: int) -> None:

@@ -16,10 +16,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from celery_tasks.storage import SentAlert, session_scope
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from task_storage import SentAlert, session_scope
 
 logger = logging.getLogger(__name__)
 

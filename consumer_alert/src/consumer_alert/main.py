@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from celery_tasks.errors import CeleryTasksError
-from celery_tasks.storage import create_schema, make_engine
 from celery_tasks.worker import run_worker
 
 from consumer_alert.errors import AlertError
 from consumer_alert.message import parse_recipients, sender_address
 from consumer_alert.settings import load_alert_settings
 from consumer_alert.tasks import CONTRACTS
+from task_storage import create_schema, make_engine
 
 
 def prepare() -> None:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from celery_tasks.storage import make_engine
 from celery_tasks.tasks.alert import SendAlertArgs, SendAlertResult
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +53,7 @@ from consumer_alert.ledger import SENT, UNCERTAIN, AlertLedger, AlertRecord
 from consumer_alert.message import AlertMail, check_header_text, new_message_id, parse_recipients, sender_address
 from consumer_alert.settings import AlertSettings, load_alert_settings
 from consumer_alert.smtp import DeliveryProgress, deliver
+from task_storage import make_engine
 
 logger = logging.getLogger(__name__)
 

@@ -14,194 +14,42 @@ Every request hop goes through the same steps:
 6. a redirect (301, 302, 303, 307, 308) starts the next hop, at most ``max_redirects``;
 7. the content type must be one the caller reads, and the body is streamed and
    abandoned once it exceeds ``max_body_bytes`` or ``total_timeout``.
+
+The checked connections (step 4) are in :mod:`consumer_crawler.transport`, the reading of a
+response (steps 5 to 7) in :mod:`consumer_crawler.responses`; this module runs the hops.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import http.cookiejar
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpcore
 import httpx
 
 from consumer_crawler.addresses import AddressPolicy
-from consumer_crawler.charset import decode_body, header_charset, media_type
 from consumer_crawler.errors import (
     BodyTooLarge,
     FetchFailed,
-    ForbiddenAddress,
     RateLimited,
     ServerUnavailable,
     TooManyRedirects,
-    UnsupportedContentType,
     UnsupportedURL,
 )
 from consumer_crawler.politeness import PolitenessGate
+from consumer_crawler.responses import Attempt, BodyDeadline, Fetched, Redirect, classify
 from consumer_crawler.robots import RobotsCache
 from consumer_crawler.settings import CrawlerSettings
+from consumer_crawler.transport import GuardedTransport, RefuseCookies
 
 logger = logging.getLogger(__name__)
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 508, 509, 520, 521, 522, 523, 524})
 ROBOTS_MAX_BYTES = 512 * 1024
-
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-FEED_TYPES = frozenset(
-    {
-        "application/rss+xml",
-        "application/atom+xml",
-        "application/rdf+xml",
-        "application/xml",
-        "text/xml",
-        "application/feed+json",
-        "application/json",
-        "+xml",
-        "+json",
-    }
-)
-JSON_TYPES = frozenset({"application/json", "+json"})
-
-
-def accepts(accepted: frozenset[str] | None, kind: str) -> bool:
-    """Whether media type ``kind`` is in ``accepted`` (entries starting with '+' match a suffix)."""
-    if accepted is None:
-        return True
-    return kind in accepted or any(item.startswith("+") and kind.endswith(item) for item in accepted)
-
-
-class GuardedBackend(httpcore.SyncBackend):
-    """A network backend that connects only to addresses the policy allows (checked at connect time)."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        """Resolve and check ``host``, then connect to a checked address (never re-resolved)."""
-        addresses = self.policy.resolve(host, port)
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        """Unix sockets are never used by the crawler."""
-        raise ForbiddenAddress(f"refusing to connect to the unix socket {path}")
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with its connection pool built on :class:`GuardedBackend` (no proxies)."""
-
-    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
-        previous = getattr(self, "_pool", None)
-        if not isinstance(previous, httpcore.ConnectionPool):  # pragma: no cover - guards an httpx upgrade
-            raise RuntimeError("httpx.HTTPTransport no longer keeps its pool in _pool; update GuardedTransport")
-        previous.close()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy),
-        )
-
-
-class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
-    """The shared client stores no cookie, so a site's cookies never reach the next site.
-
-    Sessions (the JSON API login) keep their own jar and pass it to HttpClient.fetch.
-    """
-
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        """Refuse every cookie."""
-        return False
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A final (non-redirect) response, its body read within the limits."""
-
-    url: str
-    status: int
-    headers: httpx.Headers
-    content: bytes
-    redirects: tuple[str, ...] = ()
-    elapsed: float = 0.0
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx status."""
-        return 200 <= self.status < 300
-
-    @property
-    def content_type(self) -> str:
-        """The Content-Type header ('' when absent)."""
-        return str(self.headers.get("content-type", ""))
-
-    @property
-    def media_type(self) -> str:
-        """The lowercase media type, without parameters."""
-        return media_type(self.content_type)
-
-    @property
-    def declared_charset(self) -> str | None:
-        """The charset parameter of the Content-Type header."""
-        return header_charset(self.content_type)
-
-    @cached_property
-    def decoded(self) -> tuple[str, str]:
-        """The body as text and the codec used (see :mod:`consumer_crawler.charset`)."""
-        return decode_body(self.content, self.content_type)
-
-    @property
-    def text(self) -> str:
-        """The body as text."""
-        return self.decoded[0]
-
-    @property
-    def encoding(self) -> str:
-        """The codec the body was decoded with."""
-        return self.decoded[1]
-
-
-@dataclass
-class _Redirect:
-    status: int
-    location: str
-
-
-@dataclass
-class _Attempt:
-    """How one request hop went: a result, or a reason to retry after a delay."""
-
-    result: Fetched | _Redirect | None = None
-    retry_after: float | None = None
-    failure: str = ""
-    status: int | None = None
 
 
 class HttpClient:
@@ -233,7 +81,7 @@ class HttpClient:
             ),
             follow_redirects=False,
             trust_env=False,
-            cookies=http.cookiejar.CookieJar(policy=_RefuseCookies()),
+            cookies=http.cookiejar.CookieJar(policy=RefuseCookies()),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
         self.robots = RobotsCache(
@@ -347,7 +195,7 @@ class HttpClient:
         accept: frozenset[str] | None,
         max_bytes: int,
         headers: Mapping[str, str] | None,
-    ) -> Fetched | _Redirect:
+    ) -> Fetched | Redirect:
         """Steps 3 to 7 for one hop, with the retries."""
         delay = self._delay_for(target, robots)
         retries = self.settings.retries
@@ -386,7 +234,7 @@ class HttpClient:
         accept: frozenset[str] | None,
         max_bytes: int,
         headers: Mapping[str, str] | None,
-    ) -> _Attempt:
+    ) -> Attempt:
         request = self.client.build_request(method, target, data=data, json=json_body, headers=headers)
         if cookies is not None:
             cookies.set_cookie_header(request)
@@ -394,48 +242,21 @@ class HttpClient:
         try:
             response = self.client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            return _Attempt(failure=f"{type(exc).__name__} ({exc or 'timed out'})")
+            return Attempt(failure=f"{type(exc).__name__} ({exc or 'timed out'})")
         except httpx.TransportError as exc:
-            return _Attempt(failure=f"{type(exc).__name__} ({exc})")
+            return Attempt(failure=f"{type(exc).__name__} ({exc})")
         try:
             if cookies is not None:
                 cookies.extract_cookies(response)
-            return self._read(target, response, accept, max_bytes, deadline)
+            return classify(target, response, accept, max_bytes, deadline)
         except httpx.TimeoutException as exc:
-            return _Attempt(failure=f"{type(exc).__name__} while reading the body ({exc or 'timed out'})")
+            return Attempt(failure=f"{type(exc).__name__} while reading the body ({exc or 'timed out'})")
         except httpx.TransportError as exc:
-            return _Attempt(failure=f"{type(exc).__name__} while reading the body ({exc})")
-        except _Deadline:
-            return _Attempt(failure=f"body not received within {self.settings.total_timeout} s")
+            return Attempt(failure=f"{type(exc).__name__} while reading the body ({exc})")
+        except BodyDeadline:
+            return Attempt(failure=f"body not received within {self.settings.total_timeout} s")
         finally:
             response.close()
-
-    def _read(
-        self,
-        target: httpx.URL,
-        response: httpx.Response,
-        accept: frozenset[str] | None,
-        max_bytes: int,
-        deadline: float,
-    ) -> _Attempt:
-        """Classify a response: retry, redirect, error status, or a body read within the limits."""
-        status = response.status_code
-        location = response.headers.get("location")
-        if status in RETRY_STATUSES:
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
-            return _Attempt(retry_after=retry_after, failure=f"HTTP {status}", status=status)
-        if status in REDIRECT_STATUSES and location:
-            return _Attempt(result=_Redirect(status, location))
-        if status >= 400:
-            return _Attempt(result=Fetched(str(target), status, response.headers, b""))
-        kind = media_type(response.headers.get("content-type"))
-        if not accepts(accept, kind):
-            raise UnsupportedContentType(
-                f"{target}: content type {kind or '(none)'!r} is not read here "
-                f"(expected one of {', '.join(sorted(accept or ()))})"
-            )
-        content = _read_limited(response, str(target), max_bytes, deadline)
-        return _Attempt(result=Fetched(str(target), status, response.headers, content))
 
     def _fetch_robots(self, url: str) -> tuple[int, str]:
         """Fetch a robots.txt for the cache (any content type, at most 512 KiB kept)."""
@@ -449,45 +270,3 @@ class HttpClient:
             logger.warning("robots.txt unavailable: %s", exc)
             return 503, ""
         return response.status, response.text if response.ok else ""
-
-
-class _Deadline(Exception):
-    """The whole-response deadline passed while reading a body."""
-
-
-def _read_limited(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
-    """Stream the body, abandoning it once it exceeds ``max_bytes`` or the deadline passes."""
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise BodyTooLarge(
-            f"{url}: Content-Length {int(declared)} bytes is over the limit of {max_bytes} bytes "
-            "(CRAWLER_MAX_BODY_BYTES); nothing was read"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge(
-                f"{url}: body is over the limit of {max_bytes} bytes (CRAWLER_MAX_BODY_BYTES); reading stopped"
-            )
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise _Deadline
-    return b"".join(chunks)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds a Retry-After header asks to wait (delta-seconds or an HTTP date), None when absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())

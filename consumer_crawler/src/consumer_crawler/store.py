@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from celery_tasks.storage import Document, create_schema, make_engine, session_scope
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from consumer_crawler.errors import StorageConflict
 from consumer_crawler.parsing import content_hash, normalise_text
 from consumer_crawler.urls import normalise_url
+from task_storage import Document, create_schema, make_engine, session_scope
 
 logger = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from celery_tasks.storage import TrackedKeyword, upsert
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from consumer_etl.errors import KeywordsFileError
 from consumer_etl.text import KeywordMatcher, Phrase, load_stopwords, make_phrase
+from task_storage import TrackedKeyword, upsert
 
 
 class KeywordSpec(BaseModel):

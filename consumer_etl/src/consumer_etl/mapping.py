@@ -20,11 +20,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from celery_tasks.storage import Document, KeywordCount, upsert
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from consumer_etl.text import KeywordMatcher
+from task_storage import Document, KeywordCount, upsert
 
 
 @dataclass

@@ -6,12 +6,12 @@ import functools
 import os
 
 from celery_tasks.settings import read_settings
-from celery_tasks.storage import create_schema, make_engine
 from sqlalchemy import Engine
 
 from consumer_etl.errors import EtlConfigurationError
 from consumer_etl.keywords import KeywordSource, sync_keywords
 from consumer_etl.settings import EtlSettings
+from task_storage import create_schema, make_engine
 
 
 @functools.cache

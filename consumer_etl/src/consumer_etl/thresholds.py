@@ -31,10 +31,11 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from celery_tasks.storage import KeywordCount
 from celery_tasks.tasks.etl import DailyCount, FindThresholdsArgs, FindThresholdsResult, KeywordThreshold
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+
+from task_storage import KeywordCount
 
 MAD_SCALE = 1.4826
 

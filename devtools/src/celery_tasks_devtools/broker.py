@@ -8,13 +8,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from amqp.exceptions import AMQPError, NotFound
+from amqp.exceptions import AMQPError
 from celery_tasks.config import broker_tls_options
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings
+from celery_tasks.topology import queue_counts
 from kombu.connection import Connection
 from kombu.exceptions import OperationalError
+
+from broker_admin import ManagementAPIError, ManagementClient
 
 
 def settings_env(settings: TaskSettings) -> dict[str, str]:
@@ -38,13 +39,11 @@ def amqp_consumer_counts(settings: TaskSettings, queues: Sequence[str]) -> dict[
         for queue in queues:
             channel = connection.channel()  # a refused passive declare closes its channel
             try:
-                _, _, consumers = channel.queue_declare(queue=queue, passive=True)
-                counts[queue] = int(consumers)
-            except NotFound:
-                counts[queue] = 0
+                found = queue_counts(channel, queue)
             finally:
                 with contextlib.suppress(Exception):
                     channel.close()
+            counts[queue] = found.consumers if found is not None else 0
     return counts
 
 
@@ -86,7 +85,7 @@ def consumer_counts(
     counts: dict[str, int] = {}
     for queue in queues:
         try:
-            counts[queue] = int(management.queue(vhost, queue).get("consumers", 0))
+            counts[queue] = management.consumer_count(vhost, queue)
         except ManagementAPIError:
             counts[queue] = 0
     return counts
@@ -117,5 +116,7 @@ def wait_for_parked(
 def queue_depth(app: Any, queue: str) -> int:
     """Messages ready in a queue, read over AMQP (no statistics delay)."""
     with app.connection_for_write() as connection:
-        _, messages, _ = connection.default_channel.queue_declare(queue=queue, passive=True)
-    return int(messages)
+        counts = queue_counts(connection.default_channel, queue)
+    if counts is None:
+        raise AssertionError(f"queue {queue} does not exist")
+    return counts.messages

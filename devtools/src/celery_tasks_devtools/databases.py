@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery_tasks.storage import Base, create_schema, make_engine, scratch_database
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+
+from task_storage import Base, create_schema, make_engine, scratch_database
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -51,7 +52,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """An engine on empty shared tables (celery_tasks.storage), on each kind of database in turn."""
+    """An engine on empty shared tables (task_storage), on each kind of database in turn."""
     database = make_engine(database_url)
     on_server = database.dialect.name != "sqlite"
     if on_server:

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 
+from broker_admin import ManagementAPIError, ManagementClient
 from celery_tasks_devtools.broker import settings_env, wait_for_consumers
 from celery_tasks_devtools.processes import ServiceProcess
 

@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from amqp.exceptions import NotFound
 from celery import states
 from celery_tasks.app import ContractApp
 from celery_tasks.async_client import send
@@ -42,6 +41,7 @@ from celery_tasks.errors import (
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.settings import TaskSettings
 from celery_tasks.stores import is_shared
+from celery_tasks.topology import queue_counts
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -197,10 +197,8 @@ def _consumers(connection: Any, queue: str) -> int:
     """Consumers on a queue, 0 when it does not exist (a failed passive declare closes only its channel)."""
     channel = connection.channel()
     try:
-        _, _, count = channel.queue_declare(queue=queue, passive=True)
-        return int(count)
-    except NotFound:
-        return 0
+        counts = queue_counts(channel, queue)
+        return counts.consumers if counts else 0
     finally:
         with contextlib.suppress(Exception):
             channel.close()

@@ -11,8 +11,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from celery_tasks.errors import CeleryTasksError
-from celery_tasks.management import ManagementClient
-from celery_tasks.scaling import SCALING_TARGETS
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks.topology import dead_letter_queue_name
 from kombu.exceptions import OperationalError
@@ -21,8 +19,10 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from broker_admin import BrokerAdminError, ManagementClient
 from producer import dead_letters, queue_metrics, scale_advice, status
 from producer.errors import ProducerError
+from producer.scaling import SCALING_TARGETS
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -43,7 +43,7 @@ def _clear_errors() -> Iterator[None]:
     """Turn the errors an operator can act on into one red line and exit code 1."""
     try:
         yield
-    except (CeleryTasksError, ProducerError) as exc:
+    except (CeleryTasksError, BrokerAdminError, ProducerError) as exc:
         _fail(str(exc))
     except OperationalError as exc:
         _fail(f"the broker cannot be reached: {exc}")

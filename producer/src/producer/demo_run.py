@@ -21,8 +21,8 @@ from types import FrameType
 from urllib.parse import quote
 
 from celery_tasks.app import ContractApp
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ManagementClient
+from broker_admin import ManagementAPIError
+from broker_admin import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks_devtools.errors import DevtoolsError
 from celery_tasks_devtools.processes import ServiceGroup, entry_point

@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from celery_tasks.errors import ManagementAPIError
-from celery_tasks.management import ContractQueueStatus, ManagementClient
-from celery_tasks.scaling import SCALING_TARGETS, ScalingTarget, desired_replicas
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from broker_admin import ManagementAPIError, ManagementClient
+from producer.contract_queues import ContractQueueStatus, contract_statuses
+from producer.scaling import SCALING_TARGETS, ScalingTarget, desired_replicas
 
 
 class QueueCollector(Collector):
@@ -45,7 +46,7 @@ class QueueCollector(Collector):
             taken, statuses = self._cached
             if time.monotonic() - taken >= self.min_interval:
                 try:
-                    statuses = self.client.contract_statuses(self.vhost)
+                    statuses = contract_statuses(self.client, self.vhost)
                 except ManagementAPIError:
                     statuses = None
                 self._cached = (time.monotonic(), statuses)

@@ -1,7 +1,7 @@
 """`producer scale-advice`: the replica count each consumer's queues call for, as KEDA would compute it.
 
 The rule is the one of KEDA's ``rabbitmq`` scaler in ``QueueLength`` mode, from
-``celery_tasks.scaling`` (the same targets the deploy manifests are built from):
+``producer.scaling`` (the same targets the deploy manifests are built from):
 per queue, ``ceil(queue length / messages per replica)`` clamped to [min, max]; a consumer
 reading several queues has one trigger per queue and the HPA takes the largest. The queue
 length is the number of *ready* messages, which is what KEDA reads over AMQP (over HTTP it adds
@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from celery_tasks.management import ManagementClient
-from celery_tasks.scaling import SCALING_TARGETS, ScalingTarget, desired_replicas
 from rich.table import Table
 
+from broker_admin import ManagementClient
 from producer.errors import ProducerError
+from producer.scaling import SCALING_TARGETS, ScalingTarget, desired_replicas
 
 TARGET_SPEC = re.compile(r"^(?P<consumer>[\w.-]+)=(?P<queues>[\w.,-]+):(?P<per>\d+)(?::(?P<min>\d+):(?P<max>\d+))?$")
 

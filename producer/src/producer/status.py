@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from celery_tasks.contract import Contract
-from celery_tasks.management import ContractQueueStatus, ManagementClient
 from rich.table import Table
 from rich.text import Text
+
+from broker_admin import ManagementClient
+from producer.contract_queues import ContractQueueStatus, contract_statuses
 
 GROWING = "growing-without-consumer"
 WAITING = "waiting-without-consumer"
@@ -66,7 +68,7 @@ def collect(
 ) -> list[ContractRow]:
     """The rows of the status table; ``previous`` maps contract names to their earlier ready counts."""
     rows = []
-    for status in client.contract_statuses(vhost, contracts):
+    for status in contract_statuses(client, vhost, contracts):
         queue = status.queue
         rows.append(
             ContractRow(

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from consumer_crawler.crawlers.base import CrawlContext, Crawler, ItemResult
-from consumer_crawler.http import HTML_TYPES, Fetched
 from consumer_crawler.parsing import ParsedPage, parse_html
+from consumer_crawler.responses import HTML_TYPES, Fetched
 from consumer_crawler.store import DocumentDraft
 
 

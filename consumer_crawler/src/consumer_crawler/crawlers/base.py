@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, Literal, TypeVar
 
-from consumer_crawler.http import Fetched, HttpClient
+from consumer_crawler.http import HttpClient
+from consumer_crawler.responses import Fetched
 from consumer_crawler.store import DocumentDraft, DocumentStore, StoredDocument
 
 ItemT = TypeVar("ItemT")

@@ -9,7 +9,7 @@ from consumer_crawler.crawlers.article import ArticleCrawler
 from consumer_crawler.crawlers.base import CrawlContext, Crawler, ItemResult
 from consumer_crawler.errors import CrawlerError
 from consumer_crawler.feeds import FeedEntry
-from consumer_crawler.http import Fetched
+from consumer_crawler.responses import Fetched
 from consumer_crawler.store import DocumentDraft
 
 logger = logging.getLogger(__name__)

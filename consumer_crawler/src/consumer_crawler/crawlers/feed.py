@@ -9,7 +9,7 @@ from consumer_crawler.crawlers.base import CrawlContext, CrawlReport, ItemResult
 from consumer_crawler.crawlers.entries import EntryCrawler
 from consumer_crawler.errors import ParseError
 from consumer_crawler.feeds import FeedEntry, ParsedFeed, looks_like_json, parse_json_feed, parse_xml_feed
-from consumer_crawler.http import FEED_TYPES, Fetched
+from consumer_crawler.responses import FEED_TYPES, Fetched
 
 FeedFormat = Literal["auto", "rss", "atom", "json"]
 

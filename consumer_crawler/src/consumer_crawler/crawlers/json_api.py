@@ -9,7 +9,7 @@ from consumer_crawler.crawlers.base import CrawlContext, CrawlReport, ItemResult
 from consumer_crawler.crawlers.entries import EntryCrawler
 from consumer_crawler.errors import ParseError
 from consumer_crawler.feeds import FeedEntry, json_entry, json_items, load_json
-from consumer_crawler.http import JSON_TYPES, Fetched
+from consumer_crawler.responses import JSON_TYPES, Fetched
 from consumer_crawler.session import ApiSession
 from consumer_crawler.store import DocumentDraft
 

@@ -24,6 +24,7 @@ released by the broker when a killed replay's connection closes.
 
 from producer.dead_letters.copies import check_message, message_key, refused_headers, replayed_headers, task_id_of
 from producer.dead_letters.journal import JOURNAL_ENV, ReplayJournal, default_journal_dir
+from producer.dead_letters.letters import DeadLetter, decode_task_body, peek_dead_letters
 from producer.dead_letters.listing import ListedDeadLetter, dead_letter_depth, list_dead_letters, resolve_contract
 from producer.dead_letters.moves import PHASES, ReplayReport, purge, replay
 from producer.errors import DeadLetterError, ReplayLocked
@@ -31,6 +32,7 @@ from producer.errors import DeadLetterError, ReplayLocked
 __all__ = (
     "JOURNAL_ENV",
     "PHASES",
+    "DeadLetter",
     "DeadLetterError",
     "ListedDeadLetter",
     "ReplayJournal",
@@ -38,9 +40,11 @@ __all__ = (
     "ReplayReport",
     "check_message",
     "dead_letter_depth",
+    "decode_task_body",
     "default_journal_dir",
     "list_dead_letters",
     "message_key",
+    "peek_dead_letters",
     "purge",
     "refused_headers",
     "replay",

@@ -10,10 +10,10 @@ from typing import Any
 
 from celery_tasks.contract import Contract
 from celery_tasks.errors import InvalidArguments
-from celery_tasks.management import decode_task_body
 from celery_tasks.parking import MAX_REASON_CHARS
 
 from celery_tasks import headers as header_names
+from producer.dead_letters.letters import decode_task_body
 
 SOURCE_HEADER = "x-replay-source"
 PARKED_BEFORE_HEADER = "x-parked-before"

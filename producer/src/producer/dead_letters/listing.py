@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amqp.exceptions import NotFound
 from celery_tasks.contract import Contract
 from celery_tasks.factory import create_app
-from celery_tasks.management import DeadLetter, ManagementClient
 from celery_tasks.registry import get_contract
 from celery_tasks.settings import TaskSettings
 
+from broker_admin import ManagementClient
 from celery_tasks import topology
 from producer.dead_letters.journal import DONE_PHASES, ReplayJournal, default_journal_dir
+from producer.dead_letters.letters import DeadLetter, peek_dead_letters
 
 
 def resolve_contract(name: str) -> type[Contract[Any, Any]]:
@@ -54,13 +54,8 @@ def dead_letter_depth(settings: TaskSettings, name: str) -> int | None:
     app = create_app([contract], settings)
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=settings.publish_retries)
-        try:
-            _, count, _ = connection.default_channel.queue_declare(
-                queue=topology.dead_letter_queue_name(contract.name), passive=True
-            )
-        except NotFound:
-            return None
-    return int(count)
+        counts = topology.queue_counts(connection.default_channel, topology.dead_letter_queue_name(contract.name))
+    return counts.messages if counts else None
 
 
 def list_dead_letters(
@@ -74,7 +69,7 @@ def list_dead_letters(
     if stats is None:
         return 0, []
     journal = ReplayJournal.for_contract(journal_dir or default_journal_dir(), vhost, contract.name)
-    letters = client.peek_dead_letters(vhost, contract.name, limit)
+    letters = peek_dead_letters(client, vhost, contract.name, limit)
     listed = [
         ListedDeadLetter(letter, journal.phase(f"{letter.task_id}:{letter.replay_count}") in DONE_PHASES)
         for letter in letters

@@ -125,8 +125,10 @@ class DeadLetterMover:
 
     def depth(self, queue: str) -> int:
         """Ready messages in a queue; a synchronous round trip, so earlier acks on this channel are processed."""
-        _, count, _ = self.channel.queue_declare(queue=queue, passive=True)
-        return int(count)
+        counts = topology.queue_counts(self.channel, queue)
+        if counts is None:
+            raise DeadLetterError(f"queue {queue} does not exist (deleted during the replay?)")
+        return counts.messages
 
     def requeue(self, tags: Iterable[int]) -> None:
         """Give held messages back to their queue."""

@@ -9,15 +9,16 @@ import datetime as dt
 import threading
 
 import pytest
-from celery_tasks.storage import (
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from task_storage import (
     Document,
     KeywordCount,
     TrackedKeyword,
     upsert,
 )
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 DAY = dt.date(2025, 3, 14)
 
