@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from task_storage import Document
 from sqlalchemy import Engine, insert
+
+from task_storage import Document
 
 _serial = itertools.count()
 

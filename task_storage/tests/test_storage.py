@@ -9,8 +9,8 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from task_storage import (

@@ -21,8 +21,6 @@ from types import FrameType
 from urllib.parse import quote
 
 from celery_tasks.app import ContractApp
-from broker_admin import ManagementAPIError
-from broker_admin import ManagementClient
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks_devtools.errors import DevtoolsError
 from celery_tasks_devtools.processes import ServiceGroup, entry_point
@@ -30,6 +28,7 @@ from celery_tasks_devtools.site import LANGUAGES, SiteServer, generate, write_ke
 from rich.console import Console
 from rich.markup import escape
 
+from broker_admin import ManagementAPIError, ManagementClient
 from producer.client import producer_app
 from producer.demo_api import api_round_trip
 from producer.errors import DemoError
