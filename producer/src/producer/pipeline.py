@@ -247,7 +247,7 @@ class Pipeline:
         return self.run_group(ALERT, self.alert_items(day, thresholds))
 
     def signature(self, contract: type[Contract[Any, Any]], kwargs: dict[str, Any]) -> Any:
-        """An immutable signature carrying the validated argument model (sent as it is, not validated again)."""
+        """An immutable signature carrying the validated model, sent by this process (not a chain's later step)."""
         return self.app.tasks[contract.name].si(contract.parse_arguments(kwargs=kwargs))
 
     def linked_signature(self, contract: type[Contract[Any, Any]], kwargs: dict[str, Any]) -> Any:
