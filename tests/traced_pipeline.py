@@ -44,7 +44,7 @@ def main():
             # The chain as Pipeline.judge builds it (map_keywords | find_thresholds), on diagnostics.echo.
             steps = chain(
                 pipeline.signature(Echo, {"text": "chain step 1", "number": 1}),
-                pipeline.signature(Echo, {"text": "chain step 2", "number": 2}),
+                pipeline.linked_signature(Echo, {"text": "chain step 2", "number": 2}),
             )
             last = steps.apply_async()
             assert last.get(timeout=TIMEOUT).text == "chain step 2"

@@ -51,9 +51,9 @@ def executor_for(app: Any) -> Executor | None:
 async def send(
     task: Contract[Any, Any], args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]
 ) -> TypedAsyncResult[Any]:
-    """Validate, then publish on a worker thread; returns the typed handle."""
-    task.parse_arguments(args, kwargs)  # InvalidArguments here, in the caller, before any I/O
-    call = functools.partial(task.apply_async, args, kwargs, **options)
+    """Validate once, then publish the model on a worker thread (not validated again); returns the typed handle."""
+    arguments = task.parse_arguments(args, kwargs)  # InvalidArguments here, in the caller, before any I/O
+    call = functools.partial(task.apply_async, (arguments,), None, **options)
     executor = executor_for(task._get_app())
     handle: TypedAsyncResult[Any] = await asyncio.get_running_loop().run_in_executor(executor, call)
     return handle

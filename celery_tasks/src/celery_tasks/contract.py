@@ -133,7 +133,15 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
 
         ``lenient`` drops unknown fields instead of refusing them: a worker uses it so
         that an optional field added by a newer producer does not break an older worker.
+
+        A single positional argument that already is an instance of ``Args`` (and no keyword
+        arguments) is returned as it is, not validated again: a model instance is trusted as
+        built, so ``delay(model)``, ``apply_async(args=(model,))`` and ``delay_many([model, ...])``
+        send what the caller validated once. An instance made with ``model_construct`` skipped
+        validation; sending one is the caller's responsibility (the worker still validates it).
         """
+        if not kwargs and len(args) == 1 and isinstance(args[0], cls.Args):
+            return args[0]  # type: ignore[return-value]
         data = bind_arguments(cls.Args, cls.name, args, kwargs or {})
         if lenient:
             unknown = sorted(set(data) - set(cls.Args.model_fields))

@@ -10,6 +10,9 @@ in fact) that sent the task, so only that client can read the result. This proce
 does every Celery call on one dedicated thread, and remembers the ids it submitted (the
 last ``PRODUCER_API_TRACKED_TASKS``): ``GET /tasks/{id}`` answers for those and 404 for any
 other id, including tasks sent by another API process or before a restart.
+
+The routes of tasks are in task_routes.py (each body validated once, by FastAPI, into the
+contract's argument model, which is sent as it is), the answers in api_models.py.
 """
 
 from __future__ import annotations
@@ -17,41 +20,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from celery import states
 from celery_tasks.app import ContractApp
 from celery_tasks.async_client import send
 from celery_tasks.contract import Contract
-from celery_tasks.errors import (
-    BrokerUnavailable,
-    CeleryTasksError,
-    InvalidArguments,
-    NotCancellable,
-    PayloadTooLarge,
-    ResultStoreUnavailable,
-    UnknownContract,
-)
-from celery_tasks.registry import ALL_CONTRACTS, get_contract
+from celery_tasks.errors import CeleryTasksError, ResultStoreUnavailable
+from celery_tasks.models import ContractArgs
+from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import TaskSettings
 from celery_tasks.stores import is_shared
 from celery_tasks.topology import queue_counts
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
-from pydantic import BaseModel, Field
 
 from producer import auth, observability
+from producer.api_models import BrokerHealth, Health, Submitted
 from producer.body_limit import BodySizeLimit
 from producer.client import contract_rows, producer_app
 from producer.settings import ProducerSettings
+from producer.task_routes import add_submit_routes, add_task_routes
 from producer.task_store import (
     CancelAnswer,
     MalformedTaskId,
@@ -69,35 +64,6 @@ NO_RESULT_NOTE = (
     "results come back over the rpc:// backend to the API process that submitted the task; "
     "this process did not submit it (or has forgotten it after PRODUCER_API_TRACKED_TASKS newer tasks, or restarted)"
 )
-
-
-class Submitted(BaseModel):
-    """A task accepted and sent to its queue."""
-
-    task_id: str
-    name: str
-    queue: str
-    state: str = states.PENDING
-    status_url: str
-    consumers: int = Field(description="Consumers on the queue when the task was sent.")
-    warning: str | None = None
-
-
-class BrokerHealth(BaseModel):
-    """Whether the broker answered."""
-
-    url: str
-    reachable: bool
-    error: str | None = None
-
-
-class Health(BaseModel):
-    """Broker reachability and consumers per required queue."""
-
-    status: Literal["ok", "unhealthy"]
-    broker: BrokerHealth
-    consumers: dict[str, int]
-    missing: list[str]
 
 
 @dataclass
@@ -125,18 +91,24 @@ class CeleryGateway:
         """Run ``function`` on the Celery thread without blocking the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
 
-    def submit(self, contract: type[Contract[Any, Any]], payload: dict[str, Any]) -> Submitted:
-        """Send one validated task and remember its id (runs on the Celery thread)."""
-        handle = self.app.tasks[contract.name].apply_async(kwargs=payload)
+    async def send(self, contract: type[Contract[Any, Any]], arguments: ContractArgs) -> Submitted:
+        """Send one validated task: with the async client on a shared store, else on the Celery thread."""
+        if self.shared:
+            return await self.submit_shared(contract, arguments)
+        return await self.call(self.submit, contract, arguments)
+
+    def submit(self, contract: type[Contract[Any, Any]], arguments: ContractArgs) -> Submitted:
+        """Send one validated task as its model and remember its id (runs on the Celery thread)."""
+        handle = self.app.tasks[contract.name].apply_async(args=(arguments,))
         with self.lock:
             self.tracked[handle.id] = Tracked(contract, dt.datetime.now(dt.UTC))
             while len(self.tracked) > self.max_tracked:
                 self.tracked.popitem(last=False)
         return self.submitted(contract, handle.id, self.app.consumer_count(contract.name))
 
-    async def submit_shared(self, contract: type[Contract[Any, Any]], payload: dict[str, Any]) -> Submitted:
+    async def submit_shared(self, contract: type[Contract[Any, Any]], arguments: ContractArgs) -> Submitted:
         """Send one validated task with the async client, on any worker thread (shared store only)."""
-        handle = await send(self.app.tasks[contract.name], (), payload, {})
+        handle = await send(self.app.tasks[contract.name], (arguments,), {}, {})
         return self.submitted(contract, handle.id, await run_in_threadpool(self.app.consumer_count, contract.name))
 
     def submitted(self, contract: type[Contract[Any, Any]], task_id: str, consumers: int) -> Submitted:
@@ -171,6 +143,24 @@ class CeleryGateway:
             tracked.final = status
         return status
 
+    async def read(self, task_id: str) -> TaskStatus:
+        """A task's status: from the shared store, or (rpc://) from what this process submitted; UnknownTask if none."""
+        check_task_id(task_id)
+        if self.shared:
+            return await run_in_threadpool(read_status, self.app, task_id)
+        status = await self.call(self.status, task_id)
+        if status is None:
+            raise UnknownTask(f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
+        return status
+
+    async def cancel(self, task_id: str) -> CancelAnswer:
+        """Cancel a task: any task on a shared store; with rpc:// only the tasks this process submitted."""
+        if self.shared:
+            check_task_id(task_id)
+            return await run_in_threadpool(cancel_task, self.app, task_id)
+        await self.read(task_id)
+        return await self.call(cancel_task, self.app, task_id)
+
     def health(self, queues: list[str]) -> Health:
         """Broker reachability and the consumers of each queue (its own connection, any thread)."""
         broker = BrokerHealth(url=self.app.settings.redacted_broker_url(), reachable=False)
@@ -204,83 +194,6 @@ def _consumers(connection: Any, queue: str) -> int:
             channel.close()
 
 
-def _submit_route(gateway: CeleryGateway, contract: type[Contract[Any, Any]]) -> Callable[..., Awaitable[Submitted]]:
-    """The POST endpoint of one contract: FastAPI validates the body against the contract's Args."""
-
-    async def endpoint(args: Any) -> Submitted:
-        payload = args.model_dump(mode="json")
-        try:
-            if gateway.shared:
-                return await gateway.submit_shared(contract, payload)
-            return await gateway.call(gateway.submit, contract, payload)
-        except InvalidArguments as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
-        except PayloadTooLarge as exc:
-            raise HTTPException(status_code=413, detail=str(exc)) from None
-        except (BrokerUnavailable, ResultStoreUnavailable) as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from None
-        except (OperationalError, OSError, ConnectionError) as exc:
-            raise HTTPException(
-                status_code=503, detail=f"could not send {contract.name}: broker unreachable ({exc})"
-            ) from None
-
-    parameter = inspect.Parameter("args", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=contract.Args)
-    endpoint.__signature__ = inspect.Signature([parameter], return_annotation=Submitted)  # type: ignore[attr-defined]
-    endpoint.__name__ = f"submit_{contract.name.replace('.', '_')}"
-    return endpoint
-
-
-#: The HTTP answer to each error of reading or cancelling a task.
-TASK_ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (MalformedTaskId, 422),
-    (UnknownTask, 404),
-    (NotCancellable, 409),
-    (ResultStoreUnavailable, 503),
-    (BrokerUnavailable, 503),
-)
-
-
-@contextlib.contextmanager
-def _task_errors_as_http() -> Iterator[None]:
-    """Turn the errors of reading or cancelling a task into their HTTP answers."""
-    try:
-        yield
-    except tuple(kind for kind, _ in TASK_ERROR_STATUS) as exc:
-        status = next(code for kind, code in TASK_ERROR_STATUS if isinstance(exc, kind))
-        raise HTTPException(status_code=status, detail=str(exc)) from None
-
-
-async def read_task(gateway: CeleryGateway, task_id: str) -> TaskStatus:
-    """A task's status: from the shared store, or (rpc://) from what this process submitted; UnknownTask if none."""
-    check_task_id(task_id)
-    if gateway.shared:
-        return await run_in_threadpool(read_status, gateway.app, task_id)
-    status = await gateway.call(gateway.status, task_id)
-    if status is None:
-        raise UnknownTask(f"unknown task id {task_id!r}: {NO_RESULT_NOTE}")
-    return status
-
-
-def _task_routes(api: FastAPI, gateway: CeleryGateway) -> None:
-    """GET /tasks/{id} (state, progress, typed result) and DELETE /tasks/{id} (cancel)."""
-
-    @api.get("/tasks/{task_id}", response_model=TaskStatus, tags=["tasks"])
-    async def task_status(task_id: str) -> TaskStatus:
-        """State and latest progress of a task; once done, its typed result or its error."""
-        with _task_errors_as_http():
-            return await read_task(gateway, task_id)
-
-    @api.delete("/tasks/{task_id}", response_model=CancelAnswer, tags=["tasks"])
-    async def task_cancel(task_id: str) -> CancelAnswer:
-        """Cancel a task: a queued one never runs, a running one is stopped where its pool allows."""
-        with _task_errors_as_http():
-            if gateway.shared:
-                check_task_id(task_id)
-                return await run_in_threadpool(cancel_task, gateway.app, task_id)
-            await read_task(gateway, task_id)  # rpc://: only the tasks this process submitted
-            return await gateway.call(cancel_task, gateway.app, task_id)
-
-
 def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: ContractApp | None = None) -> FastAPI:
     """The FastAPI application: routes per contract, task status, contracts, health."""
     gateway = CeleryGateway(app or producer_app(task_settings), settings.api_tracked_tasks)
@@ -289,7 +202,7 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
     async def lookup(task_id: str) -> TaskStatus | None:
         """A task's status for the scope checks of reads and cancels (None when unknown or unreadable)."""
         try:
-            return await read_task(gateway, task_id)
+            return await gateway.read(task_id)
         except (MalformedTaskId, UnknownTask, ResultStoreUnavailable):
             return None
 
@@ -310,28 +223,8 @@ def create_api(settings: ProducerSettings, task_settings: TaskSettings, app: Con
     )
     api.state.gateway = gateway
 
-    for contract in ALL_CONTRACTS:
-        api.add_api_route(
-            f"/tasks/{contract.name}",
-            _submit_route(gateway, contract),
-            methods=["POST"],
-            status_code=202,
-            response_model=Submitted,
-            summary=f"Send {contract.name} (v{contract.version})",
-            description=(contract.__doc__ or "").strip() + f"\n\nImplemented by {contract.implemented_by}.",
-            tags=[contract.name.split(".", 1)[0]],
-            responses={413: {"description": "Body over the limit"}, 503: {"description": "Broker unreachable"}},
-        )
-
-    @api.post("/tasks/{name}", status_code=202, include_in_schema=False)
-    async def unknown_contract(name: str) -> None:
-        try:
-            get_contract(name)
-        except UnknownContract as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
-        raise HTTPException(status_code=404, detail=f"no route for {name!r}")  # pragma: no cover - routed above
-
-    _task_routes(api, gateway)
+    add_submit_routes(api, gateway, ALL_CONTRACTS)
+    add_task_routes(api, gateway)
 
     @api.get("/contracts", tags=["contracts"])
     async def contracts(request: Request) -> list[dict[str, Any]]:

@@ -1,14 +1,16 @@
-"""The producer's Celery app and the validated way to send one task by name."""
+"""The producer's Celery app and the way to send one task by name: validated once, sent as the model."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.factory import create_app
+from celery_tasks.models import ContractArgs
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
 from celery_tasks.results import TypedAsyncResult
 from celery_tasks.settings import TaskSettings, load_settings
@@ -32,17 +34,28 @@ def parse_json_arguments(text: str) -> dict[str, Any]:
     return data
 
 
-def validate(name: str, arguments: dict[str, Any]) -> type[Contract[Any, Any]]:
-    """The contract called ``name`` after checking ``arguments`` against it (raises before anything is sent)."""
+@dataclass(frozen=True)
+class Call:
+    """One call of a contract, validated once: the contract and its argument model, ready to send."""
+
+    contract: type[Contract[Any, Any]]
+    arguments: ContractArgs
+
+    @property
+    def name(self) -> str:
+        """The contract's name (also its queue)."""
+        return self.contract.name
+
+
+def validate(name: str, arguments: dict[str, Any]) -> Call:
+    """The call of contract ``name`` with ``arguments`` validated into its model (raises before anything is sent)."""
     contract = get_contract(name)
-    contract.parse_arguments(kwargs=arguments)
-    return contract
+    return Call(contract, contract.parse_arguments(kwargs=arguments))
 
 
-def submit(app: ContractApp, name: str, arguments: dict[str, Any]) -> TypedAsyncResult[Any]:
-    """Validate and send one task by contract name; returns its typed result handle."""
-    contract = validate(name, arguments)
-    handle: TypedAsyncResult[Any] = app.tasks[contract.name].apply_async(kwargs=arguments)
+def submit(app: ContractApp, call: Call) -> TypedAsyncResult[Any]:
+    """Send a validated call (the model is sent as it is, not validated again); returns its typed result handle."""
+    handle: TypedAsyncResult[Any] = app.tasks[call.name].apply_async(args=(call.arguments,))
     return handle
 
 

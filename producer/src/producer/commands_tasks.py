@@ -83,12 +83,11 @@ def submit(
 ) -> None:
     """Validate the arguments against the contract, send the task and print its id (or, with --wait, its result)."""
     try:
-        arguments = client.parse_json_arguments(args)
-        client.validate(name, arguments)
+        call = client.validate(name, client.parse_json_arguments(args))
     except (UnknownContract, InvalidArguments) as exc:
         fail(f"{exc}\nnothing was sent.", EXIT_USAGE)
     try:
-        handle = client.submit(client.producer_app(load_settings()), name, arguments)
+        handle = client.submit(client.producer_app(load_settings()), call)
     except BrokerUnavailable as exc:
         fail(str(exc))
     except (OperationalError, ConnectionError, OSError) as exc:

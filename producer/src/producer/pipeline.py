@@ -209,7 +209,7 @@ class Pipeline:
         result = None
         try:
             mapping = self.signature(MapKeywords, {"day": label})
-            judging = self.signature(FindThresholds, self.threshold_kwargs(day))
+            judging = self.linked_signature(FindThresholds, self.threshold_kwargs(day))
             handle = chain(mapping, judging).apply_async()
             result = handle.get(timeout=self.settings.task_timeout)
             mapped = handle.parent.get(timeout=self.settings.task_timeout)
@@ -247,9 +247,13 @@ class Pipeline:
         return self.run_group(ALERT, self.alert_items(day, thresholds))
 
     def signature(self, contract: type[Contract[Any, Any]], kwargs: dict[str, Any]) -> Any:
-        """An immutable signature of the producer app's task (validated again when sent)."""
-        contract.parse_arguments(kwargs=kwargs)
-        return self.app.tasks[contract.name].si(**kwargs)
+        """An immutable signature carrying the validated model, sent by this process (not a chain's later step)."""
+        return self.app.tasks[contract.name].si(contract.parse_arguments(kwargs=kwargs))
+
+    def linked_signature(self, contract: type[Contract[Any, Any]], kwargs: dict[str, Any]) -> Any:
+        """A later step of a chain, validated here: it travels in the first message as JSON and a worker sends it."""
+        arguments = contract.parse_arguments(kwargs=kwargs)
+        return self.app.tasks[contract.name].si(**arguments.model_dump(mode="json"))
 
     def run_group(self, stage: str, items: Sequence[Item]) -> list[Outcome]:
         """Send the valid items as one group, then collect each typed result; failures stay per item."""
