@@ -207,11 +207,10 @@ class Project(System):
 
     def __init__(self, vhost: str) -> None:
         super().__init__(vhost)
-        from celery_tasks.factory import create_app
+        from celery_tasks.runtime import tracing
+        from celery_tasks.runtime.factory import create_app
         from celery_tasks.settings import load_settings
         from celery_tasks.tasks.diagnostics import Echo
-
-        from celery_tasks import tracing
 
         tracing.setup("bench-client")  # only when OTEL_* variables ask for it (the tracing rows)
         self.settings = load_settings(broker_url=self.broker_url, management_url=procs.MANAGEMENT_URL)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery_tasks.errors import CeleryTasksError
+from celery_tasks.runtime.worker import run_worker
 from celery_tasks.storage import create_schema, make_engine
-from celery_tasks.worker import run_worker
 
 from consumer_alert.errors import AlertError
 from consumer_alert.message import parse_recipients, sender_address

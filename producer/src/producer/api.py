@@ -27,8 +27,6 @@ from typing import Any, Literal, TypeVar
 
 from amqp.exceptions import NotFound
 from celery import states
-from celery_tasks.app import ContractApp
-from celery_tasks.async_client import send
 from celery_tasks.contract import Contract
 from celery_tasks.errors import (
     BrokerUnavailable,
@@ -40,8 +38,10 @@ from celery_tasks.errors import (
     UnknownContract,
 )
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
+from celery_tasks.runtime.app import ContractApp
+from celery_tasks.runtime.async_client import send
+from celery_tasks.runtime.stores import is_shared
 from celery_tasks.settings import TaskSettings
-from celery_tasks.stores import is_shared
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse

@@ -18,9 +18,9 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import quote
 
-from celery_tasks.app import ContractApp
 from celery_tasks.errors import ManagementAPIError
 from celery_tasks.management import ManagementClient
+from celery_tasks.runtime.app import ContractApp
 from celery_tasks.settings import TaskSettings, load_settings
 from rich.console import Console
 from rich.markup import escape

@@ -8,9 +8,9 @@ from typing import Any
 
 from amqp.exceptions import NotFound
 from celery_tasks.contract import Contract
-from celery_tasks.factory import create_app
 from celery_tasks.management import DeadLetter, ManagementClient
 from celery_tasks.registry import get_contract
+from celery_tasks.runtime.factory import create_app
 from celery_tasks.settings import TaskSettings
 
 from celery_tasks import topology

@@ -11,7 +11,8 @@ from typing import Any
 from celery import Celery
 from kombu.message import Message
 
-from celery_tasks import headers, metrics, topology, tracing
+from celery_tasks import headers, topology
+from celery_tasks.runtime import metrics, tracing
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 from celery import signals
 from celery._state import get_current_task
 
-from celery_tasks import tracing
+from celery_tasks.runtime import tracing
 
 #: A password inside a URL: ``scheme://user:secret@`` becomes ``scheme://user:***@``.
 URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?!\*+@)[^\s@/]+@")  # masked ones stay

@@ -11,10 +11,10 @@ from typing import Any
 
 from celery import signals
 
-from celery_tasks import logs, tracing
 from celery_tasks.contract import Contract
-from celery_tasks.factory import create_app
-from celery_tasks.pools import apply_work_profile
+from celery_tasks.runtime import logs, tracing
+from celery_tasks.runtime.factory import create_app
+from celery_tasks.runtime.pools import apply_work_profile
 from celery_tasks.settings import TaskSettings, load_settings
 
 

@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import amqp
 from amqp.exceptions import MessageNacked
-from pydantic import BaseModel
 
-from celery_tasks import stores
-from celery_tasks.errors import ContractError, InvalidArguments, PublishRefused
-from celery_tasks.messages import TaskMessageFactory
+from celery_tasks.errors import ContractError, PublishRefused
+from celery_tasks.runtime import stores
+from celery_tasks.runtime.messages import TaskMessageFactory
+from celery_tasks.runtime.results import handle_of
 
 if TYPE_CHECKING:
     from celery_tasks.contract import Contract
-    from celery_tasks.results import TypedAsyncResult
+    from celery_tasks.runtime.results import TypedAsyncResult
 
 #: Messages in flight (published, not yet confirmed) before the sender waits for confirms.
 DEFAULT_WINDOW = 1000
@@ -88,31 +88,12 @@ class ConfirmTracker:
         return tag <= self.confirmed_upto or tag in self.singles
 
 
-def _arguments_of(task: Contract[Any, Any], call: Any) -> BaseModel:
-    """Validate one call (a mapping of keyword arguments, a sequence of positional ones, or an Args model)."""
-    arguments: BaseModel
-    if isinstance(call, task.Args):
-        arguments = call
-    elif isinstance(call, BaseModel):
-        arguments = task.parse_arguments((), call.model_dump())
-    elif isinstance(call, Mapping):
-        arguments = task.parse_arguments((), call)
-    elif isinstance(call, Sequence) and not isinstance(call, str | bytes):
-        arguments = task.parse_arguments(call, {})
-    else:
-        raise InvalidArguments(
-            f"invalid arguments for {task.name}: each call is a mapping of keyword arguments, a sequence of "
-            f"positional arguments or a {task.Args.__name__}, not {type(call).__name__}"
-        )
-    return arguments
-
-
-def validate_calls(factory: TaskMessageFactory, calls: Iterable[Any]) -> list[bytes]:
+def validate_calls(task: Contract[Any, Any], calls: Iterable[Any]) -> list[bytes]:
     """Every call's JSON payload, or the error of the first bad call, naming it (nothing is sent then)."""
     payloads = []
     for index, call in enumerate(calls):
         try:
-            payloads.append(factory.payload_json(_arguments_of(factory.task, call)))
+            payloads.append(task.payload_json(task.parse_call(call)))
         except ContractError as exc:
             raise type(exc)(f"call #{index}: {exc}") from None
     return payloads
@@ -134,14 +115,11 @@ def submit_many(
         raise TypeError(f"delay_many does not support {', '.join(unsupported)}: use apply_async for those")
     if window < 1:
         raise ValueError("window must be at least 1")
+    payloads = validate_calls(task, calls)
     factory = TaskMessageFactory(task, **options)
-    payloads = validate_calls(factory, calls)
     if not payloads:
         return []
-    app = task._get_app()
-    declare = getattr(app, "declare_topology_once", None)
-    if declare is not None:
-        declare(task.name)
+    task.app.declare_topology_once(task.name)
     return BulkSender(factory, window=window).send(payloads)
 
 
@@ -190,7 +168,7 @@ class BulkSender:
         for item in outgoing:
             if item.index not in refused_set:
                 self.factory.send_after_publish(item.task_id)
-        results = [self.task.AsyncResult(item.task_id) for item in outgoing]
+        results = [handle_of(self.task, item.task_id) for item in outgoing]
         if refused:
             raise self._refused_error(sorted(refused_set), results)
         return results
@@ -264,7 +242,7 @@ def _factory_for(task: Contract[Any, Any], options: Mapping[str, Any]) -> TaskMe
     """A message factory for these options; the one for no options is kept per calling thread."""
     if options:
         return TaskMessageFactory(task, **options)
-    app = task._get_app()
+    app = task.app
     cache: dict[str, TaskMessageFactory] = task.__dict__.setdefault("_message_factories", {})
     key = app.thread_oid
     factory = cache.get(key)
@@ -281,7 +259,7 @@ def can_send_direct(task: Contract[Any, Any], options: Mapping[str, Any], **cele
     """
     if any(value is not None for value in celery_arguments.values()) or not set(options) <= SUPPORTED_OPTIONS:
         return False
-    app = task._get_app()
+    app = task.app
     conf = app.conf
     return bool(
         not conf.task_always_eager
@@ -300,10 +278,10 @@ class Prepared:
     message: amqp.Message
 
 
-def prepare_one(task: Contract[Any, Any], arguments: BaseModel, task_id: str | None = None, **options: Any) -> Prepared:
-    """The message of one validated call (PayloadTooLarge when over the limit); no network involved."""
+def prepare_one(task: Contract[Any, Any], payload: bytes, task_id: str | None = None, **options: Any) -> Prepared:
+    """The message of one validated call whose payload (JSON, size checked) is given; no network involved."""
     factory = _factory_for(task, options)
-    task_id, message = factory.build(factory.payload_json(arguments), task_id)
+    task_id, message = factory.build(payload, task_id)
     return Prepared(factory, task_id, message)
 
 
@@ -341,7 +319,7 @@ def send_one(task: Contract[Any, Any], prepared: Prepared) -> TypedAsyncResult[A
             interval_max=policy.get("interval_max", 1),
         )()
     prepared.factory.send_after_publish(prepared.task_id)
-    return task.AsyncResult(prepared.task_id)
+    return handle_of(task, prepared.task_id)
 
 
 class _NoRevive:

@@ -25,13 +25,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from celery import signals
 
+from celery_tasks.models import WorkKind
 from celery_tasks.settings import TaskSettings
-
-WorkKind = Literal["cpu", "io", "instant"]
 
 #: Loggers of Celery's per-task INFO lines ("Task ... received", "Task ... succeeded in ...").
 PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")

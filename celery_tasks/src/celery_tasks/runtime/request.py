@@ -10,7 +10,7 @@ from billiard.exceptions import WorkerLostError
 from celery.exceptions import Ignore, Reject, Retry, Terminated, TimeLimitExceeded
 from celery.worker.request import Request
 
-from celery_tasks import metrics, parking, revocations
+from celery_tasks.runtime import metrics, parking, revocations
 
 logger = logging.getLogger(__name__)
 
