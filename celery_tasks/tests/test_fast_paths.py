@@ -7,9 +7,9 @@ import pytest
 from amqp.serialization import decode_properties_basic
 from celery_tasks.errors import InvalidArguments, PayloadTooLarge, PublishRefused
 from celery_tasks.runtime import pools
-from celery_tasks.runtime.bulk import ConfirmTracker
-from celery_tasks.runtime.fast_rpc import ContractRPCBackend
-from celery_tasks.runtime.messages import TaskMessageFactory
+from celery_tasks.runtime.confirms import ConfirmTracker
+from celery_tasks.runtime.upstream.messages import TaskMessageFactory
+from celery_tasks.runtime.upstream.rpc import ContractRPCBackend
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
 from celery_tasks.testing import in_process_worker, queue_depth

@@ -48,9 +48,7 @@ class ResultHandle(Protocol[ResultT_co]):
 class ContractRuntime(Protocol):
     """The send and result methods a contract app offers its contracts (duck typed: looked up by name)."""
 
-    def send_contract(
-        self, task: ContractTask, arguments: BaseModel, options: dict[str, Any]
-    ) -> ResultHandle[Any]:
+    def send_contract(self, task: ContractTask, arguments: BaseModel, options: dict[str, Any]) -> ResultHandle[Any]:
         """Publish one validated call; ``options`` are apply_async's (task_id, link, headers, ...)."""
 
     def send_contract_many(

@@ -12,9 +12,9 @@ from amqp.exceptions import NotFound
 from celery_tasks import topology
 from celery_tasks.runtime import async_client, sending
 from celery_tasks.runtime.config import celery_config
-from celery_tasks.runtime.consumer import DeclareTopology
-from celery_tasks.runtime.fast_rpc import DeferredAcks, DeferredAcksStep
 from celery_tasks.runtime.results import TypedAsyncResult, handle_of
+from celery_tasks.runtime.upstream.consumer import DeclareTopology
+from celery_tasks.runtime.upstream.rpc import DeferredAcks, DeferredAcksStep
 from celery_tasks.settings import TaskSettings
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
         self._declare_lock = threading.Lock()
         self.conf.update(celery_config(settings))
         if settings.result_backend.startswith("rpc://"):
-            # rpc:// without a queue declaration per sent task (see fast_rpc.py)
-            self.backend_cls = "celery_tasks.runtime.fast_rpc:ContractRPCBackend"
+            # rpc:// without a queue declaration per sent task (see upstream/rpc.py)
+            self.backend_cls = "celery_tasks.runtime.upstream.rpc:ContractRPCBackend"
         elif settings.result_backend.startswith("db+") and settings.result_pool_connections:
             # Celery's database backend with pooled connections (see database_store.py); it reads database_url.
             self.conf.database_url = settings.result_backend.removeprefix("db+")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import amqp
@@ -23,8 +23,17 @@ from amqp.exceptions import MessageNacked
 
 from celery_tasks.errors import ContractError, PublishRefused
 from celery_tasks.runtime import stores
-from celery_tasks.runtime.messages import TaskMessageFactory
+from celery_tasks.runtime.confirms import ConfirmTracker
 from celery_tasks.runtime.results import handle_of
+from celery_tasks.runtime.upstream.messages import TaskMessageFactory
+from celery_tasks.runtime.upstream.publish import (
+    NoRevive,
+    inside_running_task,
+    per_task_cache,
+    prepare_reply_queue,
+    publish_raw,
+    thread_oid,
+)
 
 if TYPE_CHECKING:
     from celery_tasks.contract import Contract
@@ -43,49 +52,6 @@ class Outgoing:
     index: int
     task_id: str
     message: amqp.Message
-
-
-@dataclass
-class ConfirmTracker:
-    """Publisher confirms of one channel: delivery tags count from 1 in publishing order."""
-
-    published: int = 0
-    confirmed_upto: int = 0
-    singles: set[int] = field(default_factory=set)
-    nacked: set[int] = field(default_factory=set)
-    nacked_upto: int = 0
-
-    def on_ack(self, tag: int, multiple: bool) -> None:
-        """basic.ack: this tag (and with ``multiple`` every earlier one) is safely stored."""
-        if multiple:
-            self.confirmed_upto = max(self.confirmed_upto, tag)
-        else:
-            self.singles.add(tag)
-        self._advance()
-
-    def on_nack(self, tag: int, multiple: bool) -> None:
-        """basic.nack: the broker refused this tag (and with ``multiple`` every earlier unconfirmed one)."""
-        if multiple:
-            self.nacked.update(t for t in range(self.confirmed_upto + 1, tag + 1) if t not in self.singles)
-            self.confirmed_upto = max(self.confirmed_upto, tag)
-        else:
-            self.nacked.add(tag)
-            self.singles.add(tag)
-        self._advance()
-
-    def _advance(self) -> None:
-        while self.confirmed_upto + 1 in self.singles:
-            self.confirmed_upto += 1
-            self.singles.discard(self.confirmed_upto)
-
-    @property
-    def outstanding(self) -> int:
-        """Messages published on the channel and not confirmed yet."""
-        return self.published - self.confirmed_upto
-
-    def is_settled(self, tag: int) -> bool:
-        """Whether the broker has answered (acked or nacked) a tag."""
-        return tag <= self.confirmed_upto or tag in self.singles
 
 
 def validate_calls(task: Contract[Any, Any], calls: Iterable[Any]) -> list[bytes]:
@@ -150,14 +116,14 @@ class BulkSender:
             if not stores.is_shared(str(self.app.conf.result_backend)):
                 # rpc:// declares its reply queue here. Redis would subscribe to one task id (and refuses ""):
                 # a shared store needs nothing, each get() subscribes and reads the stored result first.
-                self.app.backend.on_task_call(producer, "")
+                prepare_reply_queue(self.app, producer, "")
             pending = list(outgoing)
 
             def publish_pending() -> None:
                 self._publish(connection, pending, refused)
 
             connection.ensure(
-                _NoRevive(),
+                NoRevive(),
                 publish_pending,
                 max_retries=self.retries,
                 interval_start=0.2,
@@ -199,7 +165,7 @@ class BulkSender:
             channel.events["basic_ack"].add(tracker.on_ack)
             channel.events["basic_nack"].add(tracker.on_nack)
             for item in outgoing:
-                amqp.Channel._basic_publish(channel, item.message, exchange=self.exchange, routing_key=self.routing_key)
+                publish_raw(channel, item.message, self.exchange, self.routing_key)
                 tracker.published += 1
                 tags.append((tracker.published, item))
                 if tracker.outstanding >= self.window:
@@ -242,9 +208,8 @@ def _factory_for(task: Contract[Any, Any], options: Mapping[str, Any]) -> TaskMe
     """A message factory for these options; the one for no options is kept per calling thread."""
     if options:
         return TaskMessageFactory(task, **options)
-    app = task.app
-    cache: dict[str, TaskMessageFactory] = task.__dict__.setdefault("_message_factories", {})
-    key = app.thread_oid
+    cache: dict[str, TaskMessageFactory] = per_task_cache(task, "_message_factories")
+    key = thread_oid(task.app)
     factory = cache.get(key)
     if factory is None:
         factory = cache[key] = TaskMessageFactory(task)
@@ -265,7 +230,7 @@ def can_send_direct(task: Contract[Any, Any], options: Mapping[str, Any], **cele
         not conf.task_always_eager
         and not task.ignore_result
         and (conf.broker_transport_options or {}).get("confirm_publish")
-        and app.current_worker_task is None
+        and not inside_running_task(app)
     )
 
 
@@ -297,7 +262,7 @@ def send_one(task: Contract[Any, Any], prepared: Prepared) -> TypedAsyncResult[A
     policy = app.conf.task_publish_retry_policy or {}
     confirm_timeout = getattr(getattr(app, "settings", None), "confirm_timeout", None)
     with app.producer_or_acquire() as producer:
-        app.backend.on_task_call(producer, prepared.task_id)
+        prepare_reply_queue(app, producer, prepared.task_id)
 
         def publish() -> None:
             try:
@@ -320,13 +285,6 @@ def send_one(task: Contract[Any, Any], prepared: Prepared) -> TypedAsyncResult[A
         )()
     prepared.factory.send_after_publish(prepared.task_id)
     return handle_of(task, prepared.task_id)
-
-
-class _NoRevive:
-    """``connection.ensure`` revives its object after reconnecting; each attempt opens its own channel."""
-
-    def revive(self, channel: Any) -> None:
-        """Nothing to revive."""
 
 
 def _close_quietly(channel: Any) -> None:

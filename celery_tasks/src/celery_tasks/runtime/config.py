@@ -55,7 +55,7 @@ def celery_config(settings: TaskSettings) -> dict[str, Any]:
         # the cold one, which must not wait again: running tasks are requeued at once.
         "worker_soft_shutdown_timeout": 0,
         "worker_enable_soft_shutdown_on_idle": False,
-        "worker_consumer": "celery_tasks.runtime.consumer:ContractConsumer",
+        "worker_consumer": "celery_tasks.runtime.upstream.consumer:ContractConsumer",
         "worker_hijack_root_logger": True,
         "result_expires": 3600,
         "result_extended": False,

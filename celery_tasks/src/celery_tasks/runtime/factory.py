@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from celery_tasks.contract import Contract
 from celery_tasks.errors import ConfigurationError
 from celery_tasks.runtime.app import ContractApp
-from celery_tasks.runtime.request import ContractRequest
+from celery_tasks.runtime.upstream.request import ContractRequest
 from celery_tasks.settings import TaskSettings, load_settings
 
 ContractT = TypeVar("ContractT", bound=Contract[Any, Any])

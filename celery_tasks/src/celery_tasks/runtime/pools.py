@@ -7,7 +7,7 @@ Each contract says what its task spends its time on (``Contract.work``):
 - ``"io"``: 16 threads; waiting on the network does not hold the GIL.
 - ``"instant"``: solo, the task runs on the consumer's own thread with 64 messages
   reserved; each result is published without waiting for its confirm and the task's
-  late ack follows the confirm (fast_rpc.DeferredAcks); per-task "received" and
+  late ack follows the confirm (upstream.rpc.DeferredAcks); per-task "received" and
   "succeeded" log lines are left out (failures are still logged). A prefork pool
   spends more on handing a trivial task to a child process and back than on the task,
   and threads add a hand-off and lock contention (see benchmarks/PROFILE_NOTES.md).

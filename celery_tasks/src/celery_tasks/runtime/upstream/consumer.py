@@ -25,6 +25,10 @@ from celery_tasks.runtime.parking import park_or_reject
 logger = logging.getLogger(__name__)
 
 
+#: The bootstep that replaces Celery's DelayedDelivery (checked by name in test_upstream_conformance).
+REPLACEMENT_STEP = "celery_tasks.runtime.upstream.consumer:DelayedDeliveryAfterTopology"
+
+
 class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
     """Declare every served contract's queues and dead-letter pairs when the consumer (re)connects."""
 
@@ -56,7 +60,9 @@ class ContractConsumer(Consumer):  # type: ignore[misc]
         """Celery's consumer steps, with delayed delivery after the topology is declared."""
 
         default_steps = tuple(
-            "celery_tasks.runtime.consumer:DelayedDeliveryAfterTopology" if step.endswith(":DelayedDelivery") else step
+            "celery_tasks.runtime.upstream.consumer:DelayedDeliveryAfterTopology"
+            if step.endswith(":DelayedDelivery")
+            else step
             for step in Consumer.Blueprint.default_steps
         )
 

@@ -40,7 +40,7 @@ class ContractRequest(Request):  # type: ignore[misc]
         return False
 
     def acknowledge(self) -> None:
-        """Ack the message; in a solo pool, once its result's publisher confirm arrives (fast_rpc.DeferredAcks)."""
+        """Ack the message; in a solo pool, once its result's publisher confirm arrives (upstream.rpc.DeferredAcks)."""
         if self.acknowledged:  # type: ignore[has-type]
             return
         deferred = getattr(self.task.app, "deferred_acks", None)

@@ -41,7 +41,7 @@ from kombu.common import maybe_declare
 from kombu.entity import Queue
 from kombu.serialization import dumps
 
-from celery_tasks.runtime.bulk import ConfirmTracker
+from celery_tasks.runtime.confirms import ConfirmTracker
 
 logger = logging.getLogger(__name__)
 
