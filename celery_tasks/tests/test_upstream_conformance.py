@@ -16,8 +16,10 @@ from celery.backends import asynchronous
 from celery.backends.rpc import ResultConsumer, RPCBackend
 from celery.worker.consumer import Consumer
 from celery.worker.request import Request
+from celery_tasks.runtime.upstream import backends as upstream_backends
 from celery_tasks.runtime.upstream import consumer as upstream_consumer
 from celery_tasks.runtime.upstream import messages, publish, rpc
+from celery_tasks.runtime.upstream import worker as upstream_worker
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
 
@@ -119,3 +121,73 @@ def test_replaced_bootstep_still_exists_by_name():
 def test_consumer_hooks_we_use_exist():
     for name in ("on_unknown_message", "on_unknown_task", "on_invalid_task", "on_decode_error", "connection_for_write"):
         assert hasattr(Consumer, name), name
+
+
+def test_per_task_loggers_are_the_ones_celery_logs_through():
+    import celery.app.trace  # noqa: PLC0415 - the modules whose loggers are named
+    import celery.worker.strategy  # noqa: PLC0415
+
+    assert celery.worker.strategy.logger.name == upstream_worker.PER_TASK_LOGGERS[0]
+    assert celery.app.trace.logger.name == upstream_worker.PER_TASK_LOGGERS[1]
+
+
+def test_worker_command_line_options_we_read_are_celery_options():
+    from celery.bin.worker import worker as worker_command  # noqa: PLC0415
+
+    names = {name for option in worker_command.params for name in option.opts}
+    for option in (
+        "-Q",
+        "--queues",
+        "-P",
+        "--pool",
+        "-c",
+        "--concurrency",
+        "--prefetch-multiplier",
+        "-l",
+        "--loglevel",
+    ):
+        assert option in names, option
+    assert upstream_worker.option_values(["-Qa,b", "--pool=solo"], "-Q", "--queues") == ["a,b"]
+
+
+def test_warm_shutdown_is_named_as_celery_names_it():
+    from celery.apps import worker as celery_worker  # noqa: PLC0415
+
+    assert upstream_worker.WARM_SHUTDOWN in inspect.getsource(celery_worker)
+    assert callable(celery_worker.safe_say)
+
+
+def test_celery_state_helpers_exist():
+    app = offline_app()
+    assert upstream_worker.current_task() is None
+    assert any(active is app for active in upstream_worker.active_apps())
+
+
+def test_result_backend_internals_exist():
+    from celery.backends.base import Backend  # noqa: PLC0415
+    from celery.backends.database import DatabaseBackend  # noqa: PLC0415
+    from celery.backends.database.session import SessionManager  # noqa: PLC0415
+
+    assert callable(Backend._get_result_meta)
+    assert callable(DatabaseBackend._update_result)
+    manager = SessionManager()
+    assert manager._engines == {} and manager.forked is False
+    app = offline_app()
+    upstream_backends.use_backend_class(app, upstream_backends.RPC_BACKEND)
+    assert type(app.backend).__name__ == "ContractRPCBackend"
+
+
+def test_publish_retry_policy_is_the_configured_one():
+    app = offline_app()
+    assert publish.publish_retry_policy(app)["max_retries"] == app.settings.publish_retries
+
+
+@pytest.mark.broker_compat
+def test_wrong_credentials_are_refused_with_the_text_we_match(task_settings):
+    from amqp.exceptions import AccessRefused  # noqa: PLC0415
+
+    url = task_settings.broker_url.replace("guest:guest@", "guest:not-the-password@", 1)
+    connection = kombu.Connection(url, connect_timeout=5)
+    with pytest.raises(AccessRefused) as refused:
+        connection.connect()
+    assert upstream_worker.LOGIN_REFUSED in str(refused.value)

@@ -13,6 +13,7 @@ from celery_tasks import topology
 from celery_tasks.runtime import async_client, sending
 from celery_tasks.runtime.config import celery_config
 from celery_tasks.runtime.results import TypedAsyncResult, handle_of
+from celery_tasks.runtime.upstream.backends import POOLED_DATABASE_BACKEND, RPC_BACKEND, use_backend_class
 from celery_tasks.runtime.upstream.consumer import DeclareTopology
 from celery_tasks.runtime.upstream.rpc import DeferredAcks, DeferredAcksStep
 from celery_tasks.settings import TaskSettings
@@ -40,12 +41,11 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
         self._declare_lock = threading.Lock()
         self.conf.update(celery_config(settings))
         if settings.result_backend.startswith("rpc://"):
-            # rpc:// without a queue declaration per sent task (see upstream/rpc.py)
-            self.backend_cls = "celery_tasks.runtime.upstream.rpc:ContractRPCBackend"
+            use_backend_class(self, RPC_BACKEND)  # rpc:// without a queue declaration per sent task
         elif settings.result_backend.startswith("db+") and settings.result_pool_connections:
             # Celery's database backend with pooled connections (see database_store.py); it reads database_url.
             self.conf.database_url = settings.result_backend.removeprefix("db+")
-            self.backend_cls = "celery_tasks.runtime.database_store:PooledDatabaseBackend"
+            use_backend_class(self, POOLED_DATABASE_BACKEND)
         queues = [topology.task_queue(contract.name, settings.delivery_limit) for contract in contracts]
         self.conf.task_queues = queues
         self.conf.task_default_queue = queues[0].name if queues else "celery"

@@ -31,7 +31,10 @@ from celery_tasks.runtime.upstream.publish import (
     inside_running_task,
     per_task_cache,
     prepare_reply_queue,
+    publish_confirmed,
     publish_raw,
+    publish_retry_policy,
+    publish_with_retry,
     thread_oid,
 )
 
@@ -102,7 +105,7 @@ class BulkSender:
         self.routing_key = queue.routing_key or self.task.name
         settings = getattr(self.app, "settings", None)
         self.confirm_timeout = float(getattr(settings, "confirm_timeout", 10.0))
-        self.retries = int(getattr(settings, "publish_retries", 3))
+        self.retry_policy = publish_retry_policy(self.app)
 
     def send(self, payloads: list[bytes]) -> list[TypedAsyncResult[Any]]:
         """Publish every payload; return the result handles in the callers' order."""
@@ -122,14 +125,7 @@ class BulkSender:
             def publish_pending() -> None:
                 self._publish(connection, pending, refused)
 
-            connection.ensure(
-                NoRevive(),
-                publish_pending,
-                max_retries=self.retries,
-                interval_start=0.2,
-                interval_step=0.5,
-                interval_max=2.0,
-            )()
+            publish_with_retry(connection, publish_pending, self.retry_policy, NoRevive())
         refused_set = set(refused)
         for item in outgoing:
             if item.index not in refused_set:
@@ -259,30 +255,21 @@ def send_one(task: Contract[Any, Any], prepared: Prepared) -> TypedAsyncResult[A
     app = prepared.factory.app
     queue = app.amqp.queues[task.queue]
     exchange, routing_key = queue.exchange.name, queue.routing_key or task.name
-    policy = app.conf.task_publish_retry_policy or {}
+    policy = publish_retry_policy(app)
     confirm_timeout = getattr(getattr(app, "settings", None), "confirm_timeout", None)
     with app.producer_or_acquire() as producer:
         prepare_reply_queue(app, producer, prepared.task_id)
 
         def publish() -> None:
             try:
-                producer.channel.basic_publish(
-                    prepared.message, exchange=exchange, routing_key=routing_key, confirm_timeout=confirm_timeout
-                )
+                publish_confirmed(producer.channel, prepared.message, exchange, routing_key, confirm_timeout)
             except MessageNacked:  # refused, not lost: no reconnect and retry (which kombu would do)
                 raise PublishRefused(
                     f"the broker refused the {task.name} task {prepared.task_id}: the queue may be full "
                     "(x-overflow reject-publish)"
                 ) from None
 
-        producer.connection.ensure(
-            producer,
-            publish,
-            max_retries=policy.get("max_retries", 3),
-            interval_start=policy.get("interval_start", 0),
-            interval_step=policy.get("interval_step", 0.2),
-            interval_max=policy.get("interval_max", 1),
-        )()
+        publish_with_retry(producer.connection, publish, policy, producer)
     prepared.factory.send_after_publish(prepared.task_id)
     return handle_of(task, prepared.task_id)
 

@@ -13,6 +13,7 @@ from kombu.message import Message
 
 from celery_tasks import headers, topology
 from celery_tasks.runtime import metrics, tracing
+from celery_tasks.runtime.upstream.publish import publish_retry_policy
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def park(
                 delivery_mode=2,
                 declare=[dlq],
                 retry=True,
-                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                retry_policy=publish_retry_policy(app),
                 **properties,
             )
         logger.warning(

@@ -15,6 +15,7 @@ from celery_tasks.contract import Contract
 from celery_tasks.runtime import logs, tracing
 from celery_tasks.runtime.factory import create_app
 from celery_tasks.runtime.pools import apply_work_profile
+from celery_tasks.runtime.upstream.worker import WARM_SHUTDOWN
 from celery_tasks.settings import TaskSettings, load_settings
 
 
@@ -53,7 +54,7 @@ def bounded_warm_shutdown(settings: TaskSettings) -> None:
     started = threading.Event()
 
     def on_shutting_down(sender: Any = None, how: str = "", **_: Any) -> None:
-        if how != "Warm" or started.is_set():
+        if how != WARM_SHUTDOWN or started.is_set():
             return
         started.set()
         timer = threading.Timer(grace, os.kill, (os.getpid(), signal.SIGQUIT))

@@ -31,17 +31,21 @@ In this package:
 - consumer.py: DelayedDelivery swapped by its name in Consumer.Blueprint.default_steps.
 - consumer.py: connection_for_write / ensure_connected of the consumer; mark_as_failure with a
   faked request; on_unknown_message / on_unknown_task / on_invalid_task / on_decode_error hooks.
-- bulk.py send_one: py-amqp basic_publish(confirm_timeout=...) -> the single send's confirm wait.
+- publish.py: py-amqp basic_publish(confirm_timeout=...) -> the single send's confirm wait.
+- publish.py: kombu connection.ensure(revive, fn, **policy) -> the one publish-with-retry helper.
+- database_store.py: SessionManager.forked set by hand; session_manager._engines (pools dropped after fork).
+- backends.py: Celery.backend_cls set to a class path (the rpc:// and pooled database backends).
+- backends.py: Backend._get_result_meta and DatabaseBackend._update_result (batched submitted records).
+- worker.py: Celery's logger names "celery.worker.strategy", "celery.app.trace" (per-task INFO lines).
+- worker.py: the worker's command-line options read by hand (-Q, -P, -c, --prefetch-multiplier, -l).
+- worker.py: how="Warm" of worker_shutting_down (the bounded warm shutdown, then SIGQUIT).
+- worker.py: celery._state.get_current_task and celery._state._get_active_apps.
+- worker.py: celery.apps.worker.safe_say replaced in JSON-log mode.
+- worker.py: the text "Login was refused" of the broker's AccessRefused for wrong credentials.
 
-Still outside this package (left for a follow-up; each is one line where it is used):
-- app.py: ContractApp.backend_cls set to a class path (the rpc:// and pooled database backends).
-- database_store.py: session_manager._engines (pools dropped after fork).
-- stores.py: backend._get_result_meta and backend._update_result (batched submitted records).
-- pools.py: Celery logger names ("celery.worker.strategy", "celery.app.trace"); worker argv parsed by hand.
-- worker.py: how="Warm" and SIGQUIT semantics of the worker's shutdown.
-- logs.py: celery._state.get_current_task; celery.apps.worker.safe_say patched in JSON mode.
-- tracing_sdk.py: celery._state._get_active_apps.
-- connectivity.py: matches the text "Login was refused" of py-amqp's error.
-- metrics.py: prometheus_client.values.ValueClass patched (not Celery; listed for completeness).
-- management.py (moving to its own library): decodes protocol 2 by hand.
+Outside this package:
+- celery_tasks.contract (core): overrides the public Task.apply_async and rewrites ``run`` in
+  __init_subclass__ (public extension points of celery.Task, not internals).
+- runtime/metrics.py: prometheus_client.values.ValueClass patched (not Celery; listed for completeness).
+- management.py (moving to its own library in another branch): decodes protocol 2 by hand.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import amqp
@@ -38,3 +39,32 @@ class NoRevive:
 
     def revive(self, channel: Any) -> None:
         """Nothing to revive."""
+
+
+def publish_retry_policy(app: Any) -> dict[str, Any]:
+    """The one publish retry policy: Celery's ``task_publish_retry_policy`` as config.py sets it from the settings."""
+    policy: dict[str, Any] = dict(app.conf.task_publish_retry_policy or {})
+    return policy
+
+
+def publish_with_retry(connection: Any, publish: Callable[[], None], policy: Mapping[str, Any], revive: Any) -> None:
+    """Run ``publish``, reconnecting and running it again on a connection error (kombu ``connection.ensure``).
+
+    ``revive`` is what kombu revives with the new channel (a producer), or a NoRevive when each attempt
+    opens its own channel.
+    """
+    connection.ensure(
+        revive,
+        publish,
+        max_retries=policy.get("max_retries", 3),
+        interval_start=policy.get("interval_start", 0),
+        interval_step=policy.get("interval_step", 1),
+        interval_max=policy.get("interval_max", 1),
+    )()
+
+
+def publish_confirmed(
+    channel: Any, message: amqp.Message, exchange: str, routing_key: str, confirm_timeout: float | None
+) -> None:
+    """py-amqp ``basic_publish`` on a confirm channel, waiting at most ``confirm_timeout`` for the confirm."""
+    channel.basic_publish(message, exchange=exchange, routing_key=routing_key, confirm_timeout=confirm_timeout)
