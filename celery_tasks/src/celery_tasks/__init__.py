@@ -14,7 +14,7 @@ from celery_tasks.contract import Contract
 from celery_tasks.models import ContractArgs, ContractResult
 from celery_tasks.settings import TaskSettings, load_settings
 
-if TYPE_CHECKING:  # for type checkers only; import-linter sees no runtime import here (see _RUNTIME)
+if TYPE_CHECKING:  # type checkers only; this facade sits outside the layers contract (docs/architecture.md)
     from celery_tasks.runtime.app import ContractApp
     from celery_tasks.runtime.factory import create_app, create_worker_from
     from celery_tasks.runtime.results import TypedAsyncResult
