@@ -272,8 +272,7 @@ def validation_cost_us(task: Any, count: int) -> dict[str, float]:
 
 
 def _produce_side(task: Any, kwargs: dict[str, Any]) -> None:
-    payload = task.parse_arguments((), kwargs).model_dump(mode="json")
-    task.check_payload_size(payload)
+    task.payload_json(task.parse_arguments((), kwargs))  # validation and the one payload size check
 
 
 def _worker_side(task: Any, kwargs: dict[str, Any], result: Any) -> None:
