@@ -207,11 +207,10 @@ class Project(System):
 
     def __init__(self, vhost: str) -> None:
         super().__init__(vhost)
-        from celery_tasks.factory import create_app
+        from celery_tasks.runtime import tracing
+        from celery_tasks.runtime.factory import create_app
         from celery_tasks.settings import load_settings
         from celery_tasks.tasks.diagnostics import Echo
-
-        from celery_tasks import tracing
 
         tracing.setup("bench-client")  # only when OTEL_* variables ask for it (the tracing rows)
         self.settings = load_settings(broker_url=self.broker_url, management_url=procs.MANAGEMENT_URL)
@@ -273,8 +272,7 @@ def validation_cost_us(task: Any, count: int) -> dict[str, float]:
 
 
 def _produce_side(task: Any, kwargs: dict[str, Any]) -> None:
-    payload = task.parse_arguments((), kwargs).model_dump(mode="json")
-    task.check_payload_size(payload)
+    task.payload_json(task.parse_arguments((), kwargs))  # validation and the one payload size check
 
 
 def _worker_side(task: Any, kwargs: dict[str, Any], result: Any) -> None:

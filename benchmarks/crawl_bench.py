@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import procs  # noqa: E402
-from celery_tasks.factory import create_app  # noqa: E402
+from celery_tasks.runtime.factory import create_app  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
 from celery_tasks.tasks.crawler import FetchPage  # noqa: E402
 

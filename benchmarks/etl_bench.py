@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import procs  # noqa: E402
-from celery_tasks.factory import create_app  # noqa: E402
+from celery_tasks.runtime.factory import create_app  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
 from celery_tasks.tasks.etl import MapKeywords  # noqa: E402
 from consumer_etl.keywords import load_keywords  # noqa: E402

@@ -63,9 +63,9 @@ BULK_STORES = ("rpc", "redis", "postgres")
 
 def bulk_submit(task: Any, count: int, reps: int) -> dict[str, float]:
     """Tasks/s of delay_many (publish + batched submitted records) next to the publish alone and one record per task."""
-    from celery_tasks import bulk, stores
+    from celery_tasks.runtime import bulk, stores
 
-    app = task._get_app()
+    app = task.app
     calls = [{"text": "hello", "number": n} for n in range(count)]
 
     def one_by_one() -> None:
@@ -98,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import psycopg
-    from celery_tasks.factory import create_app
+    from celery_tasks.runtime.factory import create_app
     from celery_tasks.settings import load_settings
     from celery_tasks.tasks.diagnostics import Echo
     from celery_tasks_devtools.testing import settings_env

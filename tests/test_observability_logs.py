@@ -74,7 +74,9 @@ def test_a_json_worker_runs_fails_and_parks_tasks_in_json_lines_with_task_and_tr
         assert entry["contract_version"] == 1
         assert len(entry["trace_id"]) == 32 and len(entry["span_id"]) == 16
     assert "exception" in failed[0] or "json failure" in failed[0]["message"]
-    parking = [e for e in entries if e["logger"] == "celery_tasks.parking" and "InvalidArguments" in e["message"]]
+    parking = [
+        e for e in entries if e["logger"] == "celery_tasks.runtime.parking" and "InvalidArguments" in e["message"]
+    ]
     assert parking, "the parked message is logged"
     assert len(parking[0]["trace_id"]) == 32, "the parking line carries the park span's ids"
     assert (parking[0]["task_id"], parking[0]["contract"]) == (parked.id, diagnostics.Echo.name)

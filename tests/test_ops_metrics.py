@@ -145,7 +145,7 @@ class Flaky(Contract[FlakyArgs, FlakyResult]):
 FLAKY_WORKER = textwrap.dedent(
     """
     from celery_tasks import Contract, ContractArgs, ContractResult
-    from celery_tasks.worker import run_worker
+    from celery_tasks.runtime.worker import run_worker
 
     class FlakyArgs(ContractArgs):
         attempts: int

@@ -13,7 +13,7 @@ import pytest
 from celery import states
 from celery.exceptions import TaskRevokedError
 from celery_tasks.errors import InvalidProgress, NotCancellable, ResultNotReachable, ResultStoreUnavailable
-from celery_tasks.revocations import cancel
+from celery_tasks.runtime.revocations import cancel
 from celery_tasks.tasks import diagnostics
 from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 from producer.task_store import MalformedTaskId, UnknownTask, cancel_task

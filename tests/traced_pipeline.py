@@ -10,11 +10,12 @@ when the process exits (the SDK flushes at exit).
 import json
 
 from celery import chain
+from celery_tasks.runtime import tracing
 from celery_tasks.tasks.diagnostics import Echo
 from producer.pipeline import Item, Pipeline
 from producer.settings import ProducerSettings
 
-from celery_tasks import create_app, tracing
+from celery_tasks import create_app
 from producer import observability
 
 TIMEOUT = 60.0

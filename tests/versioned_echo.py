@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery_tasks.runtime.worker import run_worker
 from celery_tasks.tasks import diagnostics
-from celery_tasks.worker import run_worker
 from pydantic import Field
 
 

@@ -93,8 +93,8 @@ def test_create_worker_from_uses_the_task_name_as_default_queue():
 def test_two_apps_in_one_process_stay_independent():
     first = offline_app([Echo], max_payload_bytes=500)
     second = offline_app([Echo], max_payload_bytes=5000)
-    assert first.tasks["diagnostics.echo"]._get_app() is first
-    assert second.tasks["diagnostics.echo"]._get_app() is second
+    assert first.tasks["diagnostics.echo"].app is first
+    assert second.tasks["diagnostics.echo"].app is second
 
 
 def test_implementation_receives_the_model_and_its_result_is_checked():

@@ -5,15 +5,16 @@ import time
 
 import pytest
 from amqp.serialization import decode_properties_basic
-from celery_tasks.bulk import ConfirmTracker
 from celery_tasks.errors import InvalidArguments, PayloadTooLarge, PublishRefused
-from celery_tasks.fast_rpc import ContractRPCBackend
-from celery_tasks.messages import TaskMessageFactory
+from celery_tasks.runtime import pools
+from celery_tasks.runtime.confirms import ConfirmTracker
+from celery_tasks.runtime.upstream.messages import TaskMessageFactory
+from celery_tasks.runtime.upstream.rpc import ContractRPCBackend
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
 from celery_tasks_devtools.testing import in_process_worker, queue_depth
 
-from celery_tasks import create_app, pools
+from celery_tasks import create_app
 
 ECHO = diagnostics.Echo.name
 

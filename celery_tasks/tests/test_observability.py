@@ -8,10 +8,9 @@ import sys
 
 import pytest
 from celery_tasks.errors import ConfigurationError
+from celery_tasks.runtime import logs, tracing
+from celery_tasks.runtime.worker import worker_argv
 from celery_tasks.settings import TaskSettings
-from celery_tasks.worker import worker_argv
-
-from celery_tasks import logs, tracing
 
 
 @pytest.mark.parametrize(
@@ -31,8 +30,9 @@ def test_the_standard_otel_variables_switch_tracing(environ, expected):
 
 def test_with_tracing_off_nothing_of_opentelemetry_is_imported():
     code = (
-        "import sys; import celery_tasks, celery_tasks.worker, celery_tasks.parking, celery_tasks.logs; "
-        "from celery_tasks import tracing; assert tracing.setup('x') is False; "
+        "import sys; import celery_tasks, celery_tasks.runtime.worker, celery_tasks.runtime.parking; "
+        "import celery_tasks.runtime.logs; "
+        "from celery_tasks.runtime import tracing; assert tracing.setup('x') is False; "
         "assert tracing.current_ids() is None; "
         "loaded = sorted(m for m in sys.modules if m.startswith('opentelemetry')); print(loaded); assert not loaded"
     )
@@ -45,7 +45,7 @@ def test_with_tracing_off_nothing_of_opentelemetry_is_imported():
 
 @pytest.mark.parametrize("exporter", ["zipkin", "otlp"])
 def test_unsupported_exporters_and_protocols_are_clear_errors(monkeypatch, exporter):
-    from celery_tasks import tracing_sdk  # noqa: PLC0415 - imports OpenTelemetry: only in this test
+    from celery_tasks.runtime import tracing_sdk  # noqa: PLC0415 - imports OpenTelemetry: only in this test
 
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", exporter)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")

@@ -1,7 +1,7 @@
 import kombu
 import pytest
-from celery_tasks.config import celery_config
 from celery_tasks.errors import ConfigurationError
+from celery_tasks.runtime.config import celery_config
 from celery_tasks.settings import load_settings
 
 

@@ -1,7 +1,7 @@
 """Worker defaults of the consumer-crawler entry point."""
 
+from celery_tasks.runtime.worker import worker_argv
 from celery_tasks.settings import TaskSettings
-from celery_tasks.worker import worker_argv
 from consumer_crawler.main import default_worker_options
 
 

@@ -24,7 +24,7 @@ import urllib.request
 from typing import Any
 
 from amqp.exceptions import NotFound, ResourceLocked
-from celery_tasks.config import broker_tls_options
+from celery_tasks.runtime.config import broker_tls_options
 from celery_tasks.settings import load_settings
 from kombu import Connection
 

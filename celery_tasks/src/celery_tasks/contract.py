@@ -9,72 +9,39 @@ the worker validates each message body before ``run`` and each return value afte
 
 from __future__ import annotations
 
+import asyncio
 import functools
-import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import celery
 from pydantic import BaseModel, ValidationError
 
-from celery_tasks import headers, progress, stores
-from celery_tasks.bulk import can_send_direct, prepare_one, send_one, submit_many
-from celery_tasks.connectivity import broker_errors
+from celery_tasks import headers
 from celery_tasks.errors import (
-    CeleryTasksError,
-    ContractDefinitionError,
     ContractNotImplemented,
     InvalidArguments,
+    InvalidProgress,
     InvalidResult,
-    PayloadTooLarge,
-    PublishRefused,
     UnsupportedVersion,
 )
-from celery_tasks.models import ContractArgs, ContractProgress, ContractResult
-from celery_tasks.pools import WorkKind
-from celery_tasks.results import TypedAsyncResult
+from celery_tasks.models import PROGRESS, ContractArgs, ContractProgress, ContractResult, WorkKind
+from celery_tasks.ports import ResultHandle
+from celery_tasks.validation import (
+    bind_arguments,
+    check_definition,
+    describe_validation_error,
+    payload_json,
+    validate_progress,
+)
 
 ArgsT = TypeVar("ArgsT", bound=ContractArgs)
 ResultT = TypeVar("ResultT", bound=ContractResult)
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-MAX_ERRORS_SHOWN = 20
+__all__ = ("Contract", "bind_arguments", "describe_validation_error")
 
 logger = logging.getLogger(__name__)
-
-
-def describe_validation_error(prefix: str, error: ValidationError) -> str:
-    """One line per bad field: where it is, what is wrong, and what was given."""
-    lines = []
-    for item in error.errors()[:MAX_ERRORS_SHOWN]:
-        where = ".".join(str(part) for part in item["loc"]) or "(arguments)"
-        given = item.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r:.80})"
-        lines.append(f"  {where}: {item['msg']}{shown}")
-    more = error.error_count() - MAX_ERRORS_SHOWN
-    if more > 0:
-        lines.append(f"  ... and {more} more")
-    return f"{prefix}:\n" + "\n".join(lines)
-
-
-def bind_arguments(model: type[BaseModel], name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Map positional and keyword arguments onto the model's fields, in declaration order."""
-    fields = list(model.model_fields)
-    if len(args) > len(fields):
-        raise InvalidArguments(
-            f"invalid arguments for {name}: it takes at most {len(fields)} positional "
-            f"arguments ({', '.join(fields)}), {len(args)} were given"
-        )
-    data = dict(zip(fields, args, strict=False))
-    repeated = sorted(set(data) & set(kwargs))
-    if repeated:
-        raise InvalidArguments(
-            f"invalid arguments for {name}: {', '.join(repeated)} given both by position and by name"
-        )
-    data.update(kwargs)
-    return data
 
 
 class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
@@ -97,7 +64,7 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
     fingerprint: ClassVar[str] = ""
 
     typing = False  # arguments are checked against the model, not the run() signature
-    Request = "celery_tasks.request:ContractRequest"
+    # The worker's request class (ContractRequest) is set by the runtime on the task it registers (create_app).
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,7 +73,7 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
             cls.run = _validating_run(implementation)  # type: ignore[method-assign]
         redefined = any(key in cls.__dict__ for key in ("name", "version", "Args", "Result", "Progress"))
         if redefined and getattr(cls, "name", None):
-            _check_definition(cls)
+            check_definition(cls)
             cls.queue = cls.name
             cls.fingerprint = headers.schema_fingerprint(cls.Args, cls.Result, cls.Progress)
 
@@ -173,121 +140,89 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         link_error: Any = None,
         shadow: str | None = None,
         **options: Any,
-    ) -> TypedAsyncResult[ResultT]:
-        """Validate the arguments, then publish the task; nothing is sent when they are invalid."""
+    ) -> ResultHandle[ResultT]:
+        """Validate the arguments (an ``Args`` instance is taken as it is), then publish the task once."""
         arguments = self.parse_arguments(args or (), kwargs)
-        app = self._get_app()
-        direct = can_send_direct(self, options, producer=producer, link=link, link_error=link_error, shadow=shadow)
-        if direct:
-            prepared = prepare_one(self, arguments, task_id, **options)  # the size check comes before any I/O
-        else:
-            payload = arguments.model_dump(mode="json")
-            self.check_payload_size(payload)
-            options["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
-        settings = getattr(app, "settings", None)
-        with (
-            broker_errors(settings, f"cannot send {self.name}"),
-            stores.store_errors(settings, f"cannot send {self.name} (nothing was sent)"),
-        ):
-            declare_once = getattr(app, "declare_topology_once", None)
-            if declare_once is not None:
-                declare_once(self.name)
-            if direct:
-                sent: TypedAsyncResult[ResultT] = send_one(self, prepared)
-                self._record(sent.id, settings)
-                return sent
-            result: TypedAsyncResult[ResultT] = super().apply_async(
-                args=(),
-                kwargs=payload,
-                task_id=task_id,
-                producer=producer,
-                link=link,
-                link_error=link_error,
-                shadow=shadow,
-                **options,
-            )
-        self._record(result.id, settings)
-        return result
+        options.update(task_id=task_id, producer=producer, link=link, link_error=link_error, shadow=shadow)
+        send = getattr(self.app, "send_contract", None)
+        if send is not None:
+            return cast(ResultHandle[ResultT], send(self, arguments, options))
+        self.payload_json(arguments)
+        return self.publish_with_celery(arguments, options)
 
-    def _record(self, task_id: str, settings: Any) -> None:
-        """Keep the task's contract name in a shared store, so any process reads its result typed.
+    def payload_json(self, arguments: BaseModel) -> bytes:
+        """The arguments as JSON, refused (PayloadTooLarge) over the app's ``max_payload_bytes``: the one size check."""
+        return payload_json(self.name, arguments, getattr(self.app, "max_payload_bytes", None))
 
-        The task is already queued: a store that fails now is logged, never raised (nothing is lost,
-        the worker stores its result when the store is back).
-        """
-        if settings is not None and stores.is_shared(settings.result_backend):
-            try:
-                stores.record_submitted(self._get_app(), task_id, self.name)
-            except CeleryTasksError as exc:
-                logger.warning("%s", exc)
+    def publish_with_celery(self, arguments: BaseModel, options: Mapping[str, Any]) -> ResultHandle[ResultT]:
+        """Celery's own ``Task.apply_async`` with the contract headers; the caller has checked the payload size."""
+        sent = {key: value for key, value in options.items() if key not in ("args", "kwargs")}
+        sent["headers"] = {**(options.get("headers") or {}), **self.contract_headers()}
+        return cast(
+            ResultHandle[ResultT], super().apply_async(args=(), kwargs=arguments.model_dump(mode="json"), **sent)
+        )
 
-    async def adelay(self, *args: Any, **kwargs: Any) -> TypedAsyncResult[ResultT]:
+    async def adelay(self, *args: Any, **kwargs: Any) -> ResultHandle[ResultT]:
         """Validate and send without blocking the event loop; ``await handle.aget()`` for the result."""
-        from celery_tasks.async_client import send  # noqa: PLC0415 - async_client imports this module
-
-        handle: TypedAsyncResult[ResultT] = await send(self, args, kwargs, {})
-        return handle
+        arguments = self.parse_arguments(args, kwargs)  # InvalidArguments here, in the caller, before any I/O
+        send = getattr(self.app, "asend_contract", None)
+        if send is not None:
+            return cast(ResultHandle[ResultT], await send(self, arguments, {}))
+        call = functools.partial(self.apply_async, (arguments,))
+        return await asyncio.get_running_loop().run_in_executor(None, call)
 
     def report_progress(self, value: BaseModel | Mapping[str, Any] | None = None, /, **fields: Any) -> None:
-        """Report progress from the implementation, validated against ``Progress`` (InvalidProgress if not)."""
-        progress.report(self, value, fields)
+        """Report progress from the implementation, validated against ``Progress`` (InvalidProgress if not).
 
-    def delay_many(
-        self, calls: Iterable[Any], *, window: int = 1000, **options: Any
-    ) -> list[TypedAsyncResult[ResultT]]:
+        One ``update_state(PROGRESS, meta)`` through Celery's public API: the runtime is not involved.
+        """
+        reported = validate_progress(self.name, self.Progress, value, fields)
+        task_id = getattr(self.request, "id", None)
+        if task_id is None:
+            raise InvalidProgress(f"{self.name}: report_progress works only inside a running task")
+        self.update_state(task_id=task_id, state=PROGRESS, meta=reported.model_dump(mode="json"))
+
+    def delay_many(self, calls: Iterable[Any], *, window: int = 1000, **options: Any) -> list[ResultHandle[ResultT]]:
         """Validate every call, then send them all with the broker's confirms awaited in batches.
 
         Each call is a mapping of keyword arguments, a sequence of positional arguments
         or an instance of the argument model. Nothing is sent when any call is invalid;
-        when this returns, every task is persistent in its queue. See celery_tasks.bulk.
+        when this returns, every task is persistent in its queue (see celery_tasks.runtime.bulk).
+        On a plain Celery app the calls are validated, then sent one by one.
         """
-        app = self._get_app()
-        settings = getattr(app, "settings", None)
-        try:
-            with broker_errors(settings, f"cannot send {self.name}"):
-                sent = submit_many(self, calls, window=window, **options)
-        except PublishRefused as exc:  # the accepted ones are queued: record them too
-            self._record_many([handle.id for handle in getattr(exc, "accepted", ())], settings)
-            raise
-        self._record_many([handle.id for handle in sent], settings)
-        return sent
+        send = getattr(self.app, "send_contract_many", None)
+        if send is not None:
+            return cast(list[ResultHandle[ResultT]], send(self, calls, window, options))
+        validated = [self.parse_call(call) for call in calls]
+        return [self.apply_async((arguments,), **options) for arguments in validated]
 
-    def _record_many(self, task_ids: Sequence[str], settings: Any) -> None:
-        """The submitted records of a bulk send, batched; like ``_record``, a store failure is logged only."""
-        if settings is not None and stores.is_shared(settings.result_backend):
-            try:
-                stores.record_submitted_many(self._get_app(), task_ids, self.name)
-            except CeleryTasksError as exc:
-                logger.warning("%s", exc)
-
-    def check_payload_size(self, payload: Mapping[str, Any]) -> None:
-        """Refuse a payload whose JSON form exceeds the app's configured limit."""
-        limit = getattr(self._get_app(), "max_payload_bytes", None)
-        if limit is None:
-            return
-        size = len(json.dumps(payload, separators=(",", ":")).encode())
-        if size > limit:
-            raise PayloadTooLarge(
-                f"payload for {self.name} is {size} bytes, over the limit of {limit} bytes "
-                "(CELERY_TASKS_MAX_PAYLOAD_BYTES); pass a reference to the data instead"
-            )
-
-    def AsyncResult(self, task_id: str, **kwargs: Any) -> TypedAsyncResult[ResultT]:  # noqa: N802
-        """A result handle whose get() returns the contract's result model."""
-        return TypedAsyncResult(
-            task_id,
-            backend=self.backend,
-            task_name=self.name,
-            app=self._get_app(),
-            contract=type(self),
-            **kwargs,
+    def parse_call(self, call: Any) -> ArgsT:
+        """One call of ``delay_many`` (a mapping, a sequence or a model) as the argument model."""
+        if isinstance(call, self.Args):
+            return call  # type: ignore[return-value]
+        if isinstance(call, BaseModel):
+            return self.parse_arguments((), call.model_dump())
+        if isinstance(call, Mapping):
+            return self.parse_arguments((), call)
+        if isinstance(call, Sequence) and not isinstance(call, str | bytes):
+            return self.parse_arguments(call, {})
+        raise InvalidArguments(
+            f"invalid arguments for {self.name}: each call is a mapping of keyword arguments, a sequence of "
+            f"positional arguments or a {self.Args.__name__}, not {type(call).__name__}"
         )
+
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> ResultHandle[ResultT]:  # noqa: N802
+        """A result handle whose get() returns the contract's result model (on a contract app)."""
+        handle = getattr(self.app, "contract_result", None)
+        if handle is not None:
+            return cast(ResultHandle[ResultT], handle(self, task_id, **kwargs))
+        return cast(ResultHandle[ResultT], super().AsyncResult(task_id, **kwargs))
 
     def check_message_version(self) -> None:
         """Refuse the current message when it carries a contract version this worker cannot run."""
-        stack = getattr(self, "request_stack", None)
-        request = stack.top if stack is not None else None
-        if request is None:
+        try:
+            request = self.request  # the running task's context (an empty one outside a task)
+        except AttributeError:  # a task class never bound to an app has no request stack
             return
         sent = _request_header(request, headers.VERSION)
         if sent is None:
@@ -305,7 +240,7 @@ class Contract(celery.Task, Generic[ArgsT, ResultT]):  # type: ignore[misc]
         def run(self, args: ArgsT, /) -> ResultT:
             """Implement the contract in the consumer service."""
 
-        def delay(self, *args: Any, **kwargs: Any) -> TypedAsyncResult[ResultT]:
+        def delay(self, *args: Any, **kwargs: Any) -> ResultHandle[ResultT]:
             """Validate and send, as apply_async(args, kwargs)."""
 
     else:
@@ -339,18 +274,3 @@ def _validating_run(implementation: Callable[..., Any]) -> Callable[..., Any]:
 
     run.__contract_run__ = True  # type: ignore[attr-defined]
     return run
-
-
-def _check_definition(cls: type[Contract[Any, Any]]) -> None:
-    """Fail at import time when a contract is declared wrongly."""
-    if not NAME_PATTERN.match(cls.name):
-        raise ContractDefinitionError(f"contract name {cls.name!r} must be dotted lowercase, like 'crawler.fetch_page'")
-    model = getattr(cls, "Progress", None)
-    if model is not None and not (isinstance(model, type) and issubclass(model, ContractProgress)):
-        raise ContractDefinitionError(f"contract {cls.name}: Progress must be a subclass of ContractProgress")
-    for attribute, base in (("Args", ContractArgs), ("Result", ContractResult)):
-        model = getattr(cls, attribute, None)
-        if not (isinstance(model, type) and issubclass(model, base)):
-            raise ContractDefinitionError(f"contract {cls.name} needs {attribute}, a subclass of {base.__name__}")
-    if not isinstance(cls.version, int) or cls.version < 1:
-        raise ContractDefinitionError(f"contract {cls.name} needs an integer version of 1 or more")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -21,3 +23,10 @@ class ContractProgress(BaseModel):
     """Progress of a running task (optional ``Progress`` of a contract): unknown fields are refused in the worker."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: What a contract's task spends its time on; picks the worker pool (see runtime/pools.py).
+WorkKind = Literal["cpu", "io", "instant"]
+
+#: The Celery state of a task that reported progress and has not finished.
+PROGRESS = "PROGRESS"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery_tasks.errors import CeleryTasksError
-from celery_tasks.worker import run_worker
+from celery_tasks.runtime.worker import run_worker
 
 from consumer_alert.errors import AlertError
 from consumer_alert.message import parse_recipients, sender_address

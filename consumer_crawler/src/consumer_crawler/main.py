@@ -14,7 +14,7 @@ import os
 import sys
 
 from celery.signals import worker_init, worker_shutdown
-from celery_tasks.worker import run_worker
+from celery_tasks.runtime.worker import run_worker
 
 from consumer_crawler.runtime import close_runtime, init_storage
 from consumer_crawler.tasks import CONTRACTS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery_tasks.worker import run_worker
+from celery_tasks.runtime.worker import run_worker
 
 from consumer_diagnostics.tasks import CONTRACTS
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from celery_tasks.runtime import logs
+from celery_tasks.runtime.worker import run_worker
 from celery_tasks.settings import load_settings
-from celery_tasks.worker import run_worker
 
-from celery_tasks import logs
 from consumer_etl import runtime
 from consumer_etl.errors import EtlError
 from consumer_etl.tasks import CONTRACTS

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from amqp.exceptions import AMQPError
-from celery_tasks.config import broker_tls_options
+from celery_tasks.runtime.config import broker_tls_options
 from celery_tasks.settings import TaskSettings
 from celery_tasks.topology import queue_counts
 from kombu.connection import Connection

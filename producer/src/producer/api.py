@@ -27,14 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from celery_tasks.app import ContractApp
-from celery_tasks.async_client import send
 from celery_tasks.contract import Contract
 from celery_tasks.errors import CeleryTasksError, ResultStoreUnavailable
 from celery_tasks.models import ContractArgs
 from celery_tasks.registry import ALL_CONTRACTS
+from celery_tasks.runtime.app import ContractApp
+from celery_tasks.runtime.async_client import send
+from celery_tasks.runtime.stores import is_shared
 from celery_tasks.settings import TaskSettings
-from celery_tasks.stores import is_shared
 from celery_tasks.topology import queue_counts
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool

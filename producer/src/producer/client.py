@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
 from celery_tasks.errors import InvalidArguments
-from celery_tasks.factory import create_app
 from celery_tasks.models import ContractArgs
 from celery_tasks.registry import ALL_CONTRACTS, get_contract
-from celery_tasks.results import TypedAsyncResult
+from celery_tasks.runtime.app import ContractApp
+from celery_tasks.runtime.factory import create_app
+from celery_tasks.runtime.results import TypedAsyncResult
 from celery_tasks.settings import TaskSettings, load_settings
 
 from celery_tasks import topology

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import quote
 
-from celery_tasks.app import ContractApp
+from celery_tasks.runtime.app import ContractApp
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks_devtools.errors import DevtoolsError
 from celery_tasks_devtools.processes import ServiceGroup, entry_point

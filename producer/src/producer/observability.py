@@ -8,10 +8,9 @@ from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 from celery_tasks.errors import ConfigurationError
+from celery_tasks.runtime import logs, tracing
 from celery_tasks.settings import load_settings
 from fastapi import FastAPI
-
-from celery_tasks import logs, tracing
 
 T = TypeVar("T")
 
@@ -66,7 +65,7 @@ def uvicorn_log_config() -> dict[str, Any]:
 
     if log_format() != "json":
         return LOGGING_CONFIG
-    formatter = {"()": "celery_tasks.logs.JsonFormatter", "service": SERVICE}
+    formatter = {"()": "celery_tasks.runtime.logs.JsonFormatter", "service": SERVICE}
     return {
         "version": 1,
         "disable_existing_loggers": False,

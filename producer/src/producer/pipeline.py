@@ -16,15 +16,15 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from celery import chain, group
-from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
 from celery_tasks.errors import CeleryTasksError
 from celery_tasks.models import ContractResult
+from celery_tasks.runtime import tracing
+from celery_tasks.runtime.app import ContractApp
 from celery_tasks.tasks.alert import SendAlert, SendAlertResult
 from celery_tasks.tasks.crawler import CrawlFeed, CrawlFeedResult, FetchPage, FetchPageResult
 from celery_tasks.tasks.etl import FindThresholds, FindThresholdsResult, MapKeywords, MapKeywordsResult
 
-from celery_tasks import tracing
 from producer.settings import ProducerSettings
 
 CRAWL = "crawl"

@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
-from celery_tasks.progress import fraction
-from celery_tasks.results import TypedAsyncResult
+from celery_tasks.runtime.progress import fraction
+from celery_tasks.runtime.results import TypedAsyncResult
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 

@@ -2,7 +2,7 @@
 
 Each scrape asks the management API once (answers are reused for ``min_interval`` seconds, so
 several scrapers do not multiply the load). Workers export their own task metrics
-(``CELERY_TASKS_METRICS_PORT``, see ``celery_tasks.metrics``); this exporter covers what only
+(``CELERY_TASKS_METRICS_PORT``, see ``celery_tasks.runtime.metrics``); this exporter covers what only
 the broker knows, such as messages waiting in a queue that has no worker at all.
 """
 

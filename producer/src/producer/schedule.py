@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 
 from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.schedules import crontab
-from celery_tasks.app import ContractApp
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.registry import get_contract
+from celery_tasks.runtime.app import ContractApp
 from celery_tasks.settings import TaskSettings
 from celery_tasks.tasks.crawler import CrawlFeed, FetchPage
 

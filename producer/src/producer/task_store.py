@@ -12,14 +12,14 @@ import re
 from typing import Any
 
 from celery import states
-from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
 from celery_tasks.errors import CeleryTasksError, UnknownContract
-from celery_tasks.progress import PROGRESS
-from celery_tasks.progress import parse as parse_progress
 from celery_tasks.registry import get_contract
-from celery_tasks.revocations import cancel as revoke
-from celery_tasks.stores import is_shared, submitted_record, task_meta
+from celery_tasks.runtime.app import ContractApp
+from celery_tasks.runtime.progress import PROGRESS
+from celery_tasks.runtime.progress import parse as parse_progress
+from celery_tasks.runtime.revocations import cancel as revoke
+from celery_tasks.runtime.stores import is_shared, submitted_record, task_meta
 from pydantic import BaseModel
 
 from producer.errors import ProducerError

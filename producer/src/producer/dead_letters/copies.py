@@ -10,7 +10,7 @@ from typing import Any
 
 from celery_tasks.contract import Contract
 from celery_tasks.errors import InvalidArguments
-from celery_tasks.parking import MAX_REASON_CHARS
+from celery_tasks.runtime.parking import MAX_REASON_CHARS
 
 from celery_tasks import headers as header_names
 from producer.dead_letters.letters import decode_task_body

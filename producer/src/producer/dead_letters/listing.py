@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from celery_tasks.contract import Contract
-from celery_tasks.factory import create_app
 from celery_tasks.registry import get_contract
+from celery_tasks.runtime.factory import create_app
 from celery_tasks.settings import TaskSettings
 
 from broker_admin import ManagementClient

@@ -10,7 +10,7 @@ from typing import Any
 import amqp
 from amqp.exceptions import ResourceLocked
 from celery_tasks.contract import Contract
-from celery_tasks.factory import create_app
+from celery_tasks.runtime.factory import create_app
 from celery_tasks.settings import TaskSettings
 
 from celery_tasks import topology

@@ -25,6 +25,7 @@ from celery.backends.database import session_cleanup
 from celery.exceptions import BackendGetMetaError, BackendStoreError
 
 from celery_tasks.errors import ResultStoreUnavailable
+from celery_tasks.runtime.upstream.backends import fill_success_row, success_meta
 from celery_tasks.settings import TaskSettings
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def record_submitted_many(app: Any, task_ids: Sequence[str], name: str) -> None:
 
 def _redis_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> None:
     """SETEX every record in one pipeline (no PUBLISH: nobody waits on a submitted record)."""
-    meta = backend._get_result_meta(result=record, state=states.SUCCESS, traceback=None, request=None)
+    meta = success_meta(backend, record)
     with backend.client.pipeline(transaction=False) as pipe:
         for record_id in ids:
             key, value = backend.get_key_for_task(record_id), backend.encode({**meta, "task_id": record_id})
@@ -185,7 +186,7 @@ def _redis_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> 
 def _database_records(backend: Any, ids: Sequence[str], record: dict[str, str]) -> None:
     """Insert every record's row with one multi-row INSERT (the ids are new); the columns as store_result fills them."""
     template = backend.task_cls("template")
-    backend._update_result(template, record, states.SUCCESS)
+    fill_success_row(backend, template, record)
     values = {
         attribute.key: getattr(template, attribute.key)
         for attribute in sqlalchemy.inspect(backend.task_cls).column_attrs

@@ -7,7 +7,7 @@ Each contract says what its task spends its time on (``Contract.work``):
 - ``"io"``: 16 threads; waiting on the network does not hold the GIL.
 - ``"instant"``: solo, the task runs on the consumer's own thread with 64 messages
   reserved; each result is published without waiting for its confirm and the task's
-  late ack follows the confirm (fast_rpc.DeferredAcks); per-task "received" and
+  late ack follows the confirm (upstream.rpc.DeferredAcks); per-task "received" and
   "succeeded" log lines are left out (failures are still logged). A prefork pool
   spends more on handing a trivial task to a child process and back than on the task,
   and threads add a hand-off and lock contention (see benchmarks/PROFILE_NOTES.md).
@@ -25,16 +25,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from celery import signals
 
+from celery_tasks.models import WorkKind
+from celery_tasks.runtime.upstream.worker import PER_TASK_LOGGERS, option_values
 from celery_tasks.settings import TaskSettings
-
-WorkKind = Literal["cpu", "io", "instant"]
-
-#: Loggers of Celery's per-task INFO lines ("Task ... received", "Task ... succeeded in ...").
-PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 
 
 @dataclass(frozen=True)
@@ -55,24 +52,10 @@ PROFILES: dict[str, WorkProfile] = {
 }
 
 
-def _option_values(argv: Sequence[str], short: str, long: str) -> list[str]:
-    """Values given to an option in a Celery command line (``-Q a,b``, ``-Qa,b``, ``--queues a`` or ``=a``)."""
-    values = []
-    for position, item in enumerate(argv):
-        following = argv[position + 1] if position + 1 < len(argv) else ""
-        if item == long or (short and item == short):
-            values.append(following)
-        elif item.startswith(long + "="):
-            values.append(item[len(long) + 1 :])
-        elif short and item.startswith(short) and len(item) > len(short) and not item.startswith("--"):
-            values.append(item[len(short) :])
-    return values
-
-
 def served(contracts: Iterable[Any], argv: Sequence[str]) -> list[Any]:
     """The contracts whose queues a worker started with ``argv`` consumes."""
     contracts = list(contracts)
-    queues = {name.strip() for value in _option_values(argv, "-Q", "--queues") for name in value.split(",")}
+    queues = {name.strip() for value in option_values(argv, "-Q", "--queues") for name in value.split(",")}
     if not queues:
         return contracts
     return [contract for contract in contracts if contract.name in queues]
@@ -91,13 +74,13 @@ def work_options(contracts: Iterable[Any], settings: TaskSettings, argv: Sequenc
     profile = PROFILES[kind_of_work(served(contracts, argv))]
     explicit = settings.model_fields_set
     options = []
-    pool_given = "worker_pool" in explicit or bool(_option_values(argv, "-P", "--pool"))
+    pool_given = "worker_pool" in explicit or bool(option_values(argv, "-P", "--pool"))
     if not pool_given and profile.pool != settings.worker_pool:
         options.append(f"--pool={profile.pool}")
-    concurrency_given = "worker_concurrency" in explicit or bool(_option_values(argv, "-c", "--concurrency"))
+    concurrency_given = "worker_concurrency" in explicit or bool(option_values(argv, "-c", "--concurrency"))
     if not pool_given and not concurrency_given and profile.concurrency is not None:
         options.append(f"--concurrency={profile.concurrency}")
-    prefetch_given = "prefetch_multiplier" in explicit or bool(_option_values(argv, "", "--prefetch-multiplier"))
+    prefetch_given = "prefetch_multiplier" in explicit or bool(option_values(argv, "", "--prefetch-multiplier"))
     if not prefetch_given and profile.prefetch_multiplier != settings.prefetch_multiplier:
         options.append(f"--prefetch-multiplier={profile.prefetch_multiplier}")
     return options
@@ -105,7 +88,7 @@ def work_options(contracts: Iterable[Any], settings: TaskSettings, argv: Sequenc
 
 def logs_each_task(contracts: Iterable[Any], argv: Sequence[str] = ()) -> bool:
     """Whether the worker logs a line per task (an explicit ``--loglevel`` keeps Celery's behaviour)."""
-    if _option_values(argv, "-l", "--loglevel"):
+    if option_values(argv, "-l", "--loglevel"):
         return True
     return PROFILES[kind_of_work(served(contracts, argv))].log_each_task
 

@@ -17,11 +17,16 @@ from celery.worker.consumer.delayed_delivery import DelayedDelivery
 from celery.worker.consumer.tasks import Tasks
 from kombu.message import Message
 
-from celery_tasks import metrics, topology
+from celery_tasks import topology
 from celery_tasks.errors import MessageRejected, UnknownContract
-from celery_tasks.parking import park_or_reject
+from celery_tasks.runtime import metrics
+from celery_tasks.runtime.parking import park_or_reject
 
 logger = logging.getLogger(__name__)
+
+
+#: The bootstep that replaces Celery's DelayedDelivery (checked by name in test_upstream_conformance).
+REPLACEMENT_STEP = "celery_tasks.runtime.upstream.consumer:DelayedDeliveryAfterTopology"
 
 
 class DeclareTopology(bootsteps.StartStopStep):  # type: ignore[misc]
@@ -55,7 +60,9 @@ class ContractConsumer(Consumer):  # type: ignore[misc]
         """Celery's consumer steps, with delayed delivery after the topology is declared."""
 
         default_steps = tuple(
-            "celery_tasks.consumer:DelayedDeliveryAfterTopology" if step.endswith(":DelayedDelivery") else step
+            "celery_tasks.runtime.upstream.consumer:DelayedDeliveryAfterTopology"
+            if step.endswith(":DelayedDelivery")
+            else step
             for step in Consumer.Blueprint.default_steps
         )
 

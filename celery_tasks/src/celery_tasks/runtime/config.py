@@ -6,8 +6,8 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery_tasks.runtime.stores import store_config
 from celery_tasks.settings import TaskSettings
-from celery_tasks.stores import store_config
 
 
 def celery_config(settings: TaskSettings) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def celery_config(settings: TaskSettings) -> dict[str, Any]:
         # the cold one, which must not wait again: running tasks are requeued at once.
         "worker_soft_shutdown_timeout": 0,
         "worker_enable_soft_shutdown_on_idle": False,
-        "worker_consumer": "celery_tasks.consumer:ContractConsumer",
+        "worker_consumer": "celery_tasks.runtime.upstream.consumer:ContractConsumer",
         "worker_hijack_root_logger": True,
         "result_expires": 3600,
         "result_extended": False,

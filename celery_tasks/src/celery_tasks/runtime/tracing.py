@@ -45,7 +45,7 @@ def setup(service: str) -> bool:
     if _service is not None or not requested():
         return enabled()
     try:
-        from celery_tasks import tracing_sdk  # noqa: PLC0415 - optional extra, imported only when tracing
+        from celery_tasks.runtime import tracing_sdk  # noqa: PLC0415 - optional extra, imported only when tracing
     except ImportError as exc:
         raise ConfigurationError(
             f"OTEL_* variables ask for traces but OpenTelemetry is not installed ({exc.name}): "
@@ -64,7 +64,7 @@ def park_span(
     if _service is None:
         yield
         return
-    from celery_tasks import tracing_sdk  # noqa: PLC0415 - loaded by setup()
+    from celery_tasks.runtime import tracing_sdk  # noqa: PLC0415 - loaded by setup()
 
     with tracing_sdk.park_span(
         headers or {}, queue=queue, reason=reason, error_type=error_type, worker_version=worker_version
@@ -78,7 +78,7 @@ def span(name: str, attributes: Mapping[str, str | int | float | bool] | None = 
     if _service is None:
         yield
         return
-    from celery_tasks import tracing_sdk  # noqa: PLC0415 - loaded by setup()
+    from celery_tasks.runtime import tracing_sdk  # noqa: PLC0415 - loaded by setup()
 
     with tracing_sdk.work_span(name, attributes or {}):
         yield
@@ -88,6 +88,6 @@ def current_ids() -> tuple[str, str] | None:
     """Trace and span id (hex) of the current span, None when tracing is off or no span is current."""
     if _service is None:
         return None
-    from celery_tasks import tracing_sdk  # noqa: PLC0415 - loaded by setup()
+    from celery_tasks.runtime import tracing_sdk  # noqa: PLC0415 - loaded by setup()
 
     return tracing_sdk.current_ids()

@@ -41,7 +41,8 @@ from kombu.common import maybe_declare
 from kombu.entity import Queue
 from kombu.serialization import dumps
 
-from celery_tasks.bulk import ConfirmTracker
+from celery_tasks.runtime.confirms import ConfirmTracker
+from celery_tasks.runtime.upstream.publish import publish_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -133,14 +134,8 @@ class ContractRPCBackend(RPCBackend):  # type: ignore[misc]
             def publish() -> None:
                 producer.channel.basic_publish(message, exchange=self.exchange.name or "", routing_key=routing_key)
 
-            producer.connection.ensure(
-                producer,
-                publish,
-                max_retries=policy.get("max_retries"),
-                interval_start=policy.get("interval_start", 0),
-                interval_step=policy.get("interval_step", 1),
-                interval_max=policy.get("interval_max", 1),
-            )()
+            # the backend's own policy (Celery's: 20 retries), so a result outlives a broker restart
+            publish_with_retry(producer.connection, publish, {"max_retries": None, **policy}, producer)
         return result
 
     def on_task_call(self, producer: Any, task_id: str) -> None:

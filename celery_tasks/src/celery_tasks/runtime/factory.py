@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from celery_tasks.app import ContractApp
 from celery_tasks.contract import Contract
 from celery_tasks.errors import ConfigurationError
+from celery_tasks.runtime.app import ContractApp
+from celery_tasks.runtime.upstream.request import ContractRequest
 from celery_tasks.settings import TaskSettings, load_settings
 
 ContractT = TypeVar("ContractT", bound=Contract[Any, Any])
@@ -36,7 +37,8 @@ def create_app(contracts: Sequence[type[Contract[Any, Any]]], settings: TaskSett
             serializer="json",
         )
     for contract in contracts:
-        bound = type(contract.__name__, (contract,), {"__module__": contract.__module__})
+        # the worker's request class is the runtime's: the core names no runtime module
+        bound = type(contract.__name__, (contract,), {"__module__": contract.__module__, "Request": ContractRequest})
         app.register_task(bound())
     return app
 

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from celery import _state, signals, states
+from celery import signals, states
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.instrumentation.celery import utils as celery_utils
@@ -38,6 +38,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, format_span_id, fo
 
 from celery_tasks import headers as contract_headers
 from celery_tasks.errors import ConfigurationError
+from celery_tasks.runtime.upstream.worker import active_apps
 
 CONTRACT = "celery_tasks.contract"
 VERSION = "celery_tasks.contract.version"
@@ -160,7 +161,7 @@ def _tracer() -> trace.Tracer:
 
 def _task_named(name: str) -> Any:
     """The task object of a name in any live app (publish signals give only the name)."""
-    for app in list(_state._get_active_apps()):
+    for app in active_apps():
         task = app.tasks.get(name)
         if task is not None:
             return task

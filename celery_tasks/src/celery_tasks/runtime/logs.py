@@ -19,9 +19,9 @@ import sys
 from typing import Any
 
 from celery import signals
-from celery._state import get_current_task
 
-from celery_tasks import tracing
+from celery_tasks.runtime import tracing
+from celery_tasks.runtime.upstream.worker import current_task, replace_worker_say
 
 #: A password inside a URL: ``scheme://user:secret@`` becomes ``scheme://user:***@``.
 URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?!\*+@)[^\s@/]+@")  # masked ones stay
@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
 
 def _task_fields(record: logging.LogRecord) -> dict[str, Any]:
     """Task id, contract name and version of the running task, else of Celery's per-task line."""
-    task = get_current_task()
+    task = current_task()
     request = getattr(task, "request", None) if task is not None else None
     task_id = getattr(request, "id", None)
     if task is not None and task_id:
@@ -108,8 +108,6 @@ def configure(service: str, log_format: str) -> None:
         root.setLevel(logging.INFO)
     _use_json(root)
     logging.captureWarnings(True)
-    from celery.apps import worker as celery_worker  # noqa: PLC0415 - patched only in JSON mode
-
-    celery_worker.safe_say = say_as_json  # "worker: Warm shutdown (MainProcess)" and the like
+    replace_worker_say(say_as_json)  # "worker: Warm shutdown (MainProcess)" and the like
     signals.after_setup_logger.connect(_use_json, weak=False, dispatch_uid="celery_tasks.logs.root")
     signals.after_setup_task_logger.connect(_use_json, weak=False, dispatch_uid="celery_tasks.logs.task")

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 from celery import states
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 
-from celery_tasks import stores
 from celery_tasks.errors import NoConsumer
+from celery_tasks.runtime import stores
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from celery_tasks.contract import Contract
-    from celery_tasks.results import TypedAsyncResult
+    from celery_tasks.runtime.results import TypedAsyncResult
 
 FIRST_POLL = 0.005
 LONGEST_POLL = 0.25
@@ -51,10 +53,17 @@ def executor_for(app: Any) -> Executor | None:
 async def send(
     task: Contract[Any, Any], args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]
 ) -> TypedAsyncResult[Any]:
-    """Validate once, then publish the model on a worker thread (not validated again); returns the typed handle."""
+    """Validate (an ``Args`` instance as the one positional argument is taken as it is), then publish on a thread."""
     arguments = task.parse_arguments(args, kwargs)  # InvalidArguments here, in the caller, before any I/O
-    call = functools.partial(task.apply_async, (arguments,), None, **options)
-    executor = executor_for(task._get_app())
+    return await send_validated(task, arguments, options)
+
+
+async def send_validated(
+    task: Contract[Any, Any], arguments: BaseModel, options: Mapping[str, Any]
+) -> TypedAsyncResult[Any]:
+    """Publish validated arguments on a worker thread (they are not validated again); returns the typed handle."""
+    call = functools.partial(task.app.send_contract, task, arguments, dict(options))
+    executor = executor_for(task.app)
     handle: TypedAsyncResult[Any] = await asyncio.get_running_loop().run_in_executor(executor, call)
     return handle
 

@@ -10,7 +10,7 @@ from billiard.exceptions import WorkerLostError
 from celery.exceptions import Ignore, Reject, Retry, Terminated, TimeLimitExceeded
 from celery.worker.request import Request
 
-from celery_tasks import metrics, parking, revocations
+from celery_tasks.runtime import metrics, parking, revocations
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class ContractRequest(Request):  # type: ignore[misc]
         return False
 
     def acknowledge(self) -> None:
-        """Ack the message; in a solo pool, once its result's publisher confirm arrives (fast_rpc.DeferredAcks)."""
+        """Ack the message; in a solo pool, once its result's publisher confirm arrives (upstream.rpc.DeferredAcks)."""
         if self.acknowledged:  # type: ignore[has-type]
             return
         deferred = getattr(self.task.app, "deferred_acks", None)

@@ -27,8 +27,6 @@ from kombu.compression import compress
 from kombu.serialization import dumps as kombu_dumps
 from pydantic import BaseModel
 
-from celery_tasks.errors import PayloadTooLarge
-
 if TYPE_CHECKING:
     from celery_tasks.contract import Contract
 
@@ -78,7 +76,7 @@ class TaskMessageFactory:
         soft_time_limit: float | None = None,
     ) -> None:
         self.task = task
-        app = task._get_app()
+        app = task.app
         self.app = app
         exec_options = task._get_exec_options()
         self.priority = exec_options.get("priority") if priority is None else priority
@@ -108,8 +106,6 @@ class TaskMessageFactory:
         self.serializer = app.conf.task_serializer
         self.compression = app.conf.task_compression
         self.fast = self.serializer == "json" and not self.compression
-        limit = getattr(app, "max_payload_bytes", None)
-        self.max_payload_bytes = int(limit) if limit is not None else None
         if self.fast:
             self._prepare_template()
 
@@ -143,14 +139,8 @@ class TaskMessageFactory:
         self._body_tail = b"," + embed + b"]"
 
     def payload_json(self, arguments: BaseModel) -> bytes:
-        """The validated arguments as JSON, refused when over the configured size limit."""
-        data = arguments.model_dump_json().encode()
-        if self.max_payload_bytes is not None and len(data) > self.max_payload_bytes:
-            raise PayloadTooLarge(
-                f"payload for {self.task.name} is {len(data)} bytes, over the limit of {self.max_payload_bytes} "
-                "bytes (CELERY_TASKS_MAX_PAYLOAD_BYTES); pass a reference to the data instead"
-            )
-        return data
+        """The validated arguments as JSON, size checked by the contract's one check (``Contract.payload_json``)."""
+        return self.task.payload_json(arguments)
 
     def build(self, payload: bytes, task_id: str | None = None) -> tuple[str, amqp.Message]:
         """A task id and the message carrying ``payload`` (JSON of the argument model)."""

@@ -11,6 +11,7 @@ from broker_admin.secrets import scrub as scrub_secrets
 from kombu.exceptions import OperationalError
 
 from celery_tasks.errors import BrokerUnavailable
+from celery_tasks.runtime.upstream.worker import LOGIN_REFUSED
 from celery_tasks.settings import TaskSettings
 
 BROKER_ERRORS = (OperationalError, AMQPConnectionError, OSError)
@@ -53,6 +54,6 @@ def broker_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
             raise
         raise unavailable(settings, exc, doing) from None
     except AccessRefused as exc:
-        if settings is None or "Login was refused" not in str(exc):
+        if settings is None or LOGIN_REFUSED not in str(exc):
             raise  # a permission refusal names the exchange or queue, and no secret
         raise unavailable(settings, exc, doing) from None

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
-from celery_tasks import progress, stores
 from celery_tasks.errors import NoConsumer, ResultNotReachable
 from celery_tasks.models import ContractResult
+from celery_tasks.runtime import progress, stores
 
 if TYPE_CHECKING:
     from celery_tasks.contract import Contract
@@ -49,7 +49,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
 
     async def aget(self, timeout: float | None = None) -> ResultT:
         """Await the result as the contract's result model, without blocking the event loop (see async_client)."""
-        from celery_tasks.async_client import await_result  # noqa: PLC0415 - it imports this module
+        from celery_tasks.runtime.async_client import await_result  # noqa: PLC0415 - it imports this module
 
         result: ResultT = await await_result(self, timeout)
         return result
@@ -117,3 +117,10 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
             self._poll_delay = min(self._poll_delay * 2, settings.result_poll_interval)
             time.sleep(self._poll_delay if remaining is None else min(self._poll_delay, remaining))
         return super().get(timeout=timeout, propagate=propagate, **kwargs)
+
+
+def handle_of(task: Contract[Any, Any], task_id: str, **kwargs: Any) -> TypedAsyncResult[Any]:
+    """The typed handle of one task of a contract."""
+    return TypedAsyncResult(
+        task_id, backend=task.backend, task_name=task.name, app=task.app, contract=type(task), **kwargs
+    )

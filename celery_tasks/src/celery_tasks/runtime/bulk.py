@@ -14,21 +14,33 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import amqp
 from amqp.exceptions import MessageNacked
-from pydantic import BaseModel
 
-from celery_tasks import stores
-from celery_tasks.errors import ContractError, InvalidArguments, PublishRefused
-from celery_tasks.messages import TaskMessageFactory
+from celery_tasks.errors import ContractError, PublishRefused
+from celery_tasks.runtime import stores
+from celery_tasks.runtime.confirms import ConfirmTracker
+from celery_tasks.runtime.results import handle_of
+from celery_tasks.runtime.upstream.messages import TaskMessageFactory
+from celery_tasks.runtime.upstream.publish import (
+    NoRevive,
+    inside_running_task,
+    per_task_cache,
+    prepare_reply_queue,
+    publish_confirmed,
+    publish_raw,
+    publish_retry_policy,
+    publish_with_retry,
+    thread_oid,
+)
 
 if TYPE_CHECKING:
     from celery_tasks.contract import Contract
-    from celery_tasks.results import TypedAsyncResult
+    from celery_tasks.runtime.results import TypedAsyncResult
 
 #: Messages in flight (published, not yet confirmed) before the sender waits for confirms.
 DEFAULT_WINDOW = 1000
@@ -45,74 +57,12 @@ class Outgoing:
     message: amqp.Message
 
 
-@dataclass
-class ConfirmTracker:
-    """Publisher confirms of one channel: delivery tags count from 1 in publishing order."""
-
-    published: int = 0
-    confirmed_upto: int = 0
-    singles: set[int] = field(default_factory=set)
-    nacked: set[int] = field(default_factory=set)
-    nacked_upto: int = 0
-
-    def on_ack(self, tag: int, multiple: bool) -> None:
-        """basic.ack: this tag (and with ``multiple`` every earlier one) is safely stored."""
-        if multiple:
-            self.confirmed_upto = max(self.confirmed_upto, tag)
-        else:
-            self.singles.add(tag)
-        self._advance()
-
-    def on_nack(self, tag: int, multiple: bool) -> None:
-        """basic.nack: the broker refused this tag (and with ``multiple`` every earlier unconfirmed one)."""
-        if multiple:
-            self.nacked.update(t for t in range(self.confirmed_upto + 1, tag + 1) if t not in self.singles)
-            self.confirmed_upto = max(self.confirmed_upto, tag)
-        else:
-            self.nacked.add(tag)
-            self.singles.add(tag)
-        self._advance()
-
-    def _advance(self) -> None:
-        while self.confirmed_upto + 1 in self.singles:
-            self.confirmed_upto += 1
-            self.singles.discard(self.confirmed_upto)
-
-    @property
-    def outstanding(self) -> int:
-        """Messages published on the channel and not confirmed yet."""
-        return self.published - self.confirmed_upto
-
-    def is_settled(self, tag: int) -> bool:
-        """Whether the broker has answered (acked or nacked) a tag."""
-        return tag <= self.confirmed_upto or tag in self.singles
-
-
-def _arguments_of(task: Contract[Any, Any], call: Any) -> BaseModel:
-    """Validate one call (a mapping of keyword arguments, a sequence of positional ones, or an Args model)."""
-    arguments: BaseModel
-    if isinstance(call, task.Args):
-        arguments = call
-    elif isinstance(call, BaseModel):
-        arguments = task.parse_arguments((), call.model_dump())
-    elif isinstance(call, Mapping):
-        arguments = task.parse_arguments((), call)
-    elif isinstance(call, Sequence) and not isinstance(call, str | bytes):
-        arguments = task.parse_arguments(call, {})
-    else:
-        raise InvalidArguments(
-            f"invalid arguments for {task.name}: each call is a mapping of keyword arguments, a sequence of "
-            f"positional arguments or a {task.Args.__name__}, not {type(call).__name__}"
-        )
-    return arguments
-
-
-def validate_calls(factory: TaskMessageFactory, calls: Iterable[Any]) -> list[bytes]:
+def validate_calls(task: Contract[Any, Any], calls: Iterable[Any]) -> list[bytes]:
     """Every call's JSON payload, or the error of the first bad call, naming it (nothing is sent then)."""
     payloads = []
     for index, call in enumerate(calls):
         try:
-            payloads.append(factory.payload_json(_arguments_of(factory.task, call)))
+            payloads.append(task.payload_json(task.parse_call(call)))
         except ContractError as exc:
             raise type(exc)(f"call #{index}: {exc}") from None
     return payloads
@@ -134,14 +84,11 @@ def submit_many(
         raise TypeError(f"delay_many does not support {', '.join(unsupported)}: use apply_async for those")
     if window < 1:
         raise ValueError("window must be at least 1")
+    payloads = validate_calls(task, calls)
     factory = TaskMessageFactory(task, **options)
-    payloads = validate_calls(factory, calls)
     if not payloads:
         return []
-    app = task._get_app()
-    declare = getattr(app, "declare_topology_once", None)
-    if declare is not None:
-        declare(task.name)
+    task.app.declare_topology_once(task.name)
     return BulkSender(factory, window=window).send(payloads)
 
 
@@ -158,7 +105,7 @@ class BulkSender:
         self.routing_key = queue.routing_key or self.task.name
         settings = getattr(self.app, "settings", None)
         self.confirm_timeout = float(getattr(settings, "confirm_timeout", 10.0))
-        self.retries = int(getattr(settings, "publish_retries", 3))
+        self.retry_policy = publish_retry_policy(self.app)
 
     def send(self, payloads: list[bytes]) -> list[TypedAsyncResult[Any]]:
         """Publish every payload; return the result handles in the callers' order."""
@@ -172,25 +119,18 @@ class BulkSender:
             if not stores.is_shared(str(self.app.conf.result_backend)):
                 # rpc:// declares its reply queue here. Redis would subscribe to one task id (and refuses ""):
                 # a shared store needs nothing, each get() subscribes and reads the stored result first.
-                self.app.backend.on_task_call(producer, "")
+                prepare_reply_queue(self.app, producer, "")
             pending = list(outgoing)
 
             def publish_pending() -> None:
                 self._publish(connection, pending, refused)
 
-            connection.ensure(
-                _NoRevive(),
-                publish_pending,
-                max_retries=self.retries,
-                interval_start=0.2,
-                interval_step=0.5,
-                interval_max=2.0,
-            )()
+            publish_with_retry(connection, publish_pending, self.retry_policy, NoRevive())
         refused_set = set(refused)
         for item in outgoing:
             if item.index not in refused_set:
                 self.factory.send_after_publish(item.task_id)
-        results = [self.task.AsyncResult(item.task_id) for item in outgoing]
+        results = [handle_of(self.task, item.task_id) for item in outgoing]
         if refused:
             raise self._refused_error(sorted(refused_set), results)
         return results
@@ -221,7 +161,7 @@ class BulkSender:
             channel.events["basic_ack"].add(tracker.on_ack)
             channel.events["basic_nack"].add(tracker.on_nack)
             for item in outgoing:
-                amqp.Channel._basic_publish(channel, item.message, exchange=self.exchange, routing_key=self.routing_key)
+                publish_raw(channel, item.message, self.exchange, self.routing_key)
                 tracker.published += 1
                 tags.append((tracker.published, item))
                 if tracker.outstanding >= self.window:
@@ -264,9 +204,8 @@ def _factory_for(task: Contract[Any, Any], options: Mapping[str, Any]) -> TaskMe
     """A message factory for these options; the one for no options is kept per calling thread."""
     if options:
         return TaskMessageFactory(task, **options)
-    app = task._get_app()
-    cache: dict[str, TaskMessageFactory] = task.__dict__.setdefault("_message_factories", {})
-    key = app.thread_oid
+    cache: dict[str, TaskMessageFactory] = per_task_cache(task, "_message_factories")
+    key = thread_oid(task.app)
     factory = cache.get(key)
     if factory is None:
         factory = cache[key] = TaskMessageFactory(task)
@@ -281,13 +220,13 @@ def can_send_direct(task: Contract[Any, Any], options: Mapping[str, Any], **cele
     """
     if any(value is not None for value in celery_arguments.values()) or not set(options) <= SUPPORTED_OPTIONS:
         return False
-    app = task._get_app()
+    app = task.app
     conf = app.conf
     return bool(
         not conf.task_always_eager
         and not task.ignore_result
         and (conf.broker_transport_options or {}).get("confirm_publish")
-        and app.current_worker_task is None
+        and not inside_running_task(app)
     )
 
 
@@ -300,10 +239,10 @@ class Prepared:
     message: amqp.Message
 
 
-def prepare_one(task: Contract[Any, Any], arguments: BaseModel, task_id: str | None = None, **options: Any) -> Prepared:
-    """The message of one validated call (PayloadTooLarge when over the limit); no network involved."""
+def prepare_one(task: Contract[Any, Any], payload: bytes, task_id: str | None = None, **options: Any) -> Prepared:
+    """The message of one validated call whose payload (JSON, size checked) is given; no network involved."""
     factory = _factory_for(task, options)
-    task_id, message = factory.build(factory.payload_json(arguments), task_id)
+    task_id, message = factory.build(payload, task_id)
     return Prepared(factory, task_id, message)
 
 
@@ -316,39 +255,23 @@ def send_one(task: Contract[Any, Any], prepared: Prepared) -> TypedAsyncResult[A
     app = prepared.factory.app
     queue = app.amqp.queues[task.queue]
     exchange, routing_key = queue.exchange.name, queue.routing_key or task.name
-    policy = app.conf.task_publish_retry_policy or {}
+    policy = publish_retry_policy(app)
     confirm_timeout = getattr(getattr(app, "settings", None), "confirm_timeout", None)
     with app.producer_or_acquire() as producer:
-        app.backend.on_task_call(producer, prepared.task_id)
+        prepare_reply_queue(app, producer, prepared.task_id)
 
         def publish() -> None:
             try:
-                producer.channel.basic_publish(
-                    prepared.message, exchange=exchange, routing_key=routing_key, confirm_timeout=confirm_timeout
-                )
+                publish_confirmed(producer.channel, prepared.message, exchange, routing_key, confirm_timeout)
             except MessageNacked:  # refused, not lost: no reconnect and retry (which kombu would do)
                 raise PublishRefused(
                     f"the broker refused the {task.name} task {prepared.task_id}: the queue may be full "
                     "(x-overflow reject-publish)"
                 ) from None
 
-        producer.connection.ensure(
-            producer,
-            publish,
-            max_retries=policy.get("max_retries", 3),
-            interval_start=policy.get("interval_start", 0),
-            interval_step=policy.get("interval_step", 0.2),
-            interval_max=policy.get("interval_max", 1),
-        )()
+        publish_with_retry(producer.connection, publish, policy, producer)
     prepared.factory.send_after_publish(prepared.task_id)
-    return task.AsyncResult(prepared.task_id)
-
-
-class _NoRevive:
-    """``connection.ensure`` revives its object after reconnecting; each attempt opens its own channel."""
-
-    def revive(self, channel: Any) -> None:
-        """Nothing to revive."""
+    return handle_of(task, prepared.task_id)
 
 
 def _close_quietly(channel: Any) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 from celery import signals
 
-from celery_tasks import logs, tracing
 from celery_tasks.contract import Contract
-from celery_tasks.factory import create_app
-from celery_tasks.pools import apply_work_profile
+from celery_tasks.runtime import logs, tracing
+from celery_tasks.runtime.factory import create_app
+from celery_tasks.runtime.pools import apply_work_profile
+from celery_tasks.runtime.upstream.worker import WARM_SHUTDOWN
 from celery_tasks.settings import TaskSettings, load_settings
 
 
@@ -53,7 +54,7 @@ def bounded_warm_shutdown(settings: TaskSettings) -> None:
     started = threading.Event()
 
     def on_shutting_down(sender: Any = None, how: str = "", **_: Any) -> None:
-        if how != "Warm" or started.is_set():
+        if how != WARM_SHUTDOWN or started.is_set():
             return
         started.set()
         timer = threading.Timer(grace, os.kill, (os.getpid(), signal.SIGQUIT))

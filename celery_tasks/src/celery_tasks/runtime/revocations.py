@@ -18,8 +18,8 @@ from typing import Any
 
 from celery import states
 
-from celery_tasks import stores
 from celery_tasks.errors import NotCancellable
+from celery_tasks.runtime import stores
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,9 @@ from typing import Any
 from celery import Celery
 from kombu.message import Message
 
-from celery_tasks import headers, metrics, topology, tracing
+from celery_tasks import headers, topology
+from celery_tasks.runtime import metrics, tracing
+from celery_tasks.runtime.upstream.publish import publish_retry_policy
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def park(
                 delivery_mode=2,
                 declare=[dlq],
                 retry=True,
-                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                retry_policy=publish_retry_policy(app),
                 **properties,
             )
         logger.warning(
