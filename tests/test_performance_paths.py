@@ -36,7 +36,7 @@ def echo_worker(tmp_path, task_settings, management, vhost):
         finally:
             os.environ.update(saved)
         started.append(service)
-        wait_for_consumers(management, vhost, [ECHO], 60, service.process)
+        wait_for_consumers(management, vhost, [ECHO], 60, service.process, task_settings)  # live count over AMQP
         return service
 
     yield start

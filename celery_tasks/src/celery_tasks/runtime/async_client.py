@@ -25,6 +25,7 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from celery_tasks.errors import NoConsumer
 from celery_tasks.runtime import stores
+from celery_tasks.runtime.results import IdleQueueClock
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -79,7 +80,7 @@ async def await_result(handle: TypedAsyncResult[Any], timeout: float | None) -> 
     deadline = None if timeout is None else started + timeout
     check_after = getattr(app, "consumer_check_after", None)
     delay = FIRST_POLL
-    idle_since: float | None = None
+    clock = IdleQueueClock(since=max(handle.created_at, started))
     while True:
         meta = await loop.run_in_executor(None, stores.task_meta, app, handle.id)
         status = meta.get("status")
@@ -93,10 +94,10 @@ async def await_result(handle: TypedAsyncResult[Any], timeout: float | None) -> 
             raise CeleryTimeoutError(f"the result of {handle.contract.name}[{handle.id}] did not come in time")
         if status == states.PENDING and check_after is not None and now - started >= check_after:
             consumers = await loop.run_in_executor(None, app.consumer_count, handle.contract.name)
-            idle_since = None if consumers else (idle_since or started)
-            if idle_since is not None and now - idle_since >= app.no_consumer_timeout:
+            idle = clock.idle_for(consumers, now)
+            if idle >= app.no_consumer_timeout:
                 raise NoConsumer(
-                    f"queue {handle.contract.name!r} has had no consumer for {now - idle_since:.1f} s, so task "
+                    f"queue {handle.contract.name!r} has had no consumer for {idle:.1f} s, so task "
                     f"{handle.id} has not run. It stays queued and runs when a worker for {handle.contract.name} starts"
                 )
         await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - now)))

@@ -22,6 +22,31 @@ CHECK_INTERVAL = 1.0
 FIRST_POLL = 0.005
 
 
+class IdleQueueClock:
+    """How long one wait has seen a queue without consumers: restarts when a consumer is seen again.
+
+    Until the wait sees a consumer, the queue counts as idle since ``since`` (the later of the
+    handle's creation and the start of the wait). After it has seen one, a queue found without
+    consumers is idle from that observation on: a worker that restarts while a caller waits gives
+    that caller the whole ``no_consumer_timeout``, not the time the caller has already waited.
+    """
+
+    def __init__(self, since: float) -> None:
+        self._since = since
+        self._seen_consumer = False
+        self._idle_since: float | None = None
+
+    def idle_for(self, consumers: int, now: float) -> float:
+        """Seconds the queue has been without consumers as of ``now`` (0 while it has one)."""
+        if consumers > 0:
+            self._seen_consumer = True
+            self._idle_since = None
+            return 0.0
+        if self._idle_since is None:
+            self._idle_since = now if self._seen_consumer else self._since
+        return now - self._idle_since
+
+
 class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
     """AsyncResult of a contract: get() validates into the result model."""
 
@@ -74,9 +99,10 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         check_after = getattr(app, "consumer_check_after", None)
         if check_after is None:
             return self._get_once(timeout, propagate, **kwargs)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         step = check_after
-        idle_since: float | None = None
+        clock = IdleQueueClock(since=max(self.created_at, started))
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -87,14 +113,10 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
             except CeleryTimeoutError:
                 pass
             step = CHECK_INTERVAL
-            if app.consumer_count(self.contract.name) > 0:
-                idle_since = None
-                continue
-            now = time.monotonic()
-            idle_since = self.created_at if idle_since is None else idle_since
-            if now - idle_since >= app.no_consumer_timeout:
+            idle = clock.idle_for(app.consumer_count(self.contract.name), time.monotonic())
+            if idle >= app.no_consumer_timeout:
                 raise NoConsumer(
-                    f"queue {self.contract.name!r} has had no consumer for {now - idle_since:.1f} s, so "
+                    f"queue {self.contract.name!r} has had no consumer for {idle:.1f} s, so "
                     f"task {self.id} has not run. It stays queued and runs when a worker for "
                     f"{self.contract.name} ({self.contract.implemented_by}) starts"
                 )
