@@ -29,12 +29,13 @@ step() {  # step NAME DIR [env ...] -- pytest args...   (records "code<TAB>secon
   local log started code
   log="$(log_of "$name")"
   started=$(date +%s)
-  echo "=== $name (started $(date +%H:%M:%S))"
-  if [ "${QUIET_LANE:-0}" = 1 ]; then
+  if [ "${QUIET_LANE:-0}" = 1 ]; then  # beside the system tests: a line of its own, then output to the log only
+    printf '\n=== %s (started %s, beside the system tests)\n' "$name" "$(date +%H:%M:%S)"
     (cd "$dir" && env "${env[@]}" "$PYTEST" -q "$@") >"$log" 2>&1
     code=$?
-    echo "=== $name: exit $code after $(( $(date +%s) - started )) s (log: $log)"
+    printf '\n=== %s: exit %s after %s s (log: %s)\n' "$name" "$code" "$(( $(date +%s) - started ))" "$log"
   else
+    echo "=== $name (started $(date +%H:%M:%S))"
     (cd "$dir" && env "${env[@]}" "$PYTEST" -q "$@") 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
   fi
