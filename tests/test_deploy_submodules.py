@@ -8,6 +8,7 @@ contract update flow: a new contract commit, `git submodule update --remote`, a 
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,31 @@ def test_export_makes_a_contract_repository_and_one_per_service(exported):
         assert not list(repo.rglob("__pycache__")), "only committed files are exported"
 
 
+def requirement_names(requirements):
+    return {re.match(r"[A-Za-z0-9_.-]+", r)[0].lower() for r in requirements}
+
+
+def test_the_devtools_are_a_dev_only_copy_on_the_paths_each_repository_has(exported):
+    output, _ = exported
+    for repo in output.iterdir():
+        pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+        assert "celery-tasks-devtools" not in requirement_names(pyproject["project"].get("dependencies", []))
+        if "celery-tasks-devtools" not in pyproject.get("dependency-groups", {}).get("dev", []):
+            continue
+        assert pyproject["tool"]["uv"]["sources"]["celery-tasks-devtools"] == {"path": "devtools", "editable": True}
+        tools = tomllib.loads((repo / "devtools" / "pyproject.toml").read_text())
+        assert tools["project"]["name"] == "celery-tasks-devtools"
+        for name, source in tools["tool"]["uv"]["sources"].items():
+            target = (repo / "devtools" / source["path"]).resolve()
+            assert target.is_relative_to(repo) and "devtools" not in target.relative_to(repo).parts, (repo.name, name)
+            # Itself, or a submodule at the library's folder (nested ones are checked out only in clones).
+            assert target == repo if name == repo.name else target.name == name.replace("-", "_"), (repo.name, name)
+            assert target.is_dir(), (repo.name, name)
+    # The contract repository's dev-only library never nests into the services that include it.
+    gitmodules = run(["git", "config", "--file", ".gitmodules", "--list"], cwd=output / "celery-tasks")
+    assert "submodule.task_storage.update=none" in gitmodules
+
+
 def test_a_cloned_service_installs_from_its_clone_and_passes_its_own_tests(exported, tmp_path):
     uv = uv_command()
     output, _ = exported
@@ -114,6 +140,10 @@ def test_a_cloned_service_installs_from_its_clone_and_passes_its_own_tests(expor
     contract_file, service_file = where.split()
     assert Path(contract_file).is_relative_to(clone / "celery_tasks"), "the contract package comes from the submodule"
     assert Path(service_file).is_relative_to(clone / "src")
+    tools_file = run([python, "-c", "import celery_tasks_devtools; print(celery_tasks_devtools.__file__)"], clone)
+    assert Path(tools_file).is_relative_to(clone / "devtools"), "the devtools come from the clone's copy"
+    assert [p.parent.parent.parent for p in clone.rglob("src/celery_tasks/contract.py")] == [clone / "celery_tasks"]
+    assert not list((clone / "celery_tasks" / "task_storage").iterdir()), "no nested dev-only submodule"
     tests = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=clone,
