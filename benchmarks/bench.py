@@ -4,6 +4,9 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench.py``). It create
 own RabbitMQ vhost, measures the three systems one after another, each from a fresh
 client process (so that each producer's peak memory is its own), prints a table and
 writes ``benchmarks/results.json``. Every figure is the median of ``--reps`` runs.
+
+Longer than 300 lines on purpose: the three systems are measured by the same script, phase by phase, so the
+figures in one table come from one run and one code path; each phase is a function of its own.
 """
 
 # ruff: noqa: PLC0415 - each client process imports only what its system needs, so its peak memory is its own

@@ -6,6 +6,9 @@ and measured with celery_tasks_devtools.proctree.
 The shared broker at 127.0.0.1:5672 is never stopped: every test that restarts or stops a
 broker, or needs a TLS listener, starts its own node here (own node name, ports, data and
 log directories, Erlang cookie in its own HOME) and stops it afterwards.
+
+Longer than 300 lines on purpose: every drill file imports its helpers from this one module (node, ledger,
+scoring, load, SMTP sink), so a drill reads as one story; split it when a helper gets a second user outside the drills.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ boots with deploy/rabbitmq/rabbitmq.conf and the definitions rendered by render-
 exactly as the compose container does. Then the services run against it with the credentials and
 URLs written in docker-compose.yml: the diagnostics worker started by its console entry point, the
 producer's typed calls, Flower behind its login, and the container health check.
+
+Longer than 300 lines on purpose: the tests share one private node booted once per module (about 10 s);
+splitting the file would boot it twice.
 """
 
 import contextlib

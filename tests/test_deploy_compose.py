@@ -5,6 +5,8 @@ check-jsonschema package carries), run one container per consumer queue with exa
 entry point the system tests run (each command is started here, against a fresh vhost, and must
 consume its queue and no other), reference only files that exist, hold no credentials, and give
 every long-running service a health check, a restart policy and memory limits.
+
+Longer than 300 lines on purpose: one test per promise of docker-compose.yml, all on one parsed file.
 """
 
 import importlib.metadata

@@ -6,6 +6,8 @@ No package carries the schemas of the RabbitMQ operators' or KEDA's custom resou
 validated against the minimal schemas in deploy/schemas, written by hand from the CRDs.
 The KEDA ScaledObjects must use the numbers of producer.scaling.SCALING_TARGETS, the targets
 `producer scale-advice` computes with.
+
+Longer than 300 lines on purpose: one test per promise of the manifests, all on one set of parsed documents.
 """
 
 import json
