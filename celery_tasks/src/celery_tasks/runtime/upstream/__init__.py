@@ -47,5 +47,6 @@ Outside this package:
 - celery_tasks.contract (core): overrides the public Task.apply_async and rewrites ``run`` in
   __init_subclass__ (public extension points of celery.Task, not internals).
 - runtime/metrics.py: prometheus_client.values.ValueClass patched (not Celery; listed for completeness).
-- management.py (moving to its own library in another branch): decodes protocol 2 by hand.
+- producer/dead_letters/letters.py: reads the body of a parked message as Celery's message protocol 2
+  ([args, kwargs, embed]; a documented format, the same layout messages.py writes) to list dead letters.
 """
