@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import time
 import uuid
 
 import pytest
@@ -49,6 +50,20 @@ def test_broker_views(management, vhost):
     assert any(user["name"] == "guest" for user in management.users())
 
 
+def statuses_once_consumed(management, vhost, contract, timeout=30.0):
+    """The contract view once the management statistics show a consumer on ``contract``.
+
+    The worker is consuming already (start_service checks over AMQP), but the management API's
+    statistics are refreshed every 5 s: the view may show the queue without its consumer until then.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = {s.contract: s for s in contract_statuses(management, vhost)}
+        if statuses[contract].consumers or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.5)
+
+
 def test_contract_view_joins_queue_consumers_and_dead_letters(worker, management, vhost, task_settings):
     app = create_app(ALL_CONTRACTS, task_settings)
     assert app.tasks[Echo.name].delay("x").get(timeout=30).text == "x"
@@ -56,7 +71,7 @@ def test_contract_view_joins_queue_consumers_and_dead_letters(worker, management
     parked = wait_for_parked(management, vhost, "diagnostics.crash.dlq", 2)
     assert {h["id"] for h in parked} == {r.id for r in failed}
 
-    statuses = {s.contract: s for s in contract_statuses(management, vhost)}
+    statuses = statuses_once_consumed(management, vhost, "diagnostics.echo")
     assert set(statuses) == {c.name for c in ALL_CONTRACTS}
     assert statuses["diagnostics.echo"].consumers == 1
     assert statuses["diagnostics.echo"].queue.type == "quorum"

@@ -81,7 +81,8 @@ def test_status_shows_depth_consumers_rates_dead_letters_and_flags(start_service
             parked = rows[Crash.name]["dead_letters"] == 2
             # Statistics lag (refreshed every 5 s, later on a loaded machine): wait until they show it all.
             growing = alert["flag"] == GROWING and alert["ready"] > 0
-            return parked and echo["publish_rate"] > 0 and echo["deliver_rate"] > 0 and growing
+            consumed = echo["consumers"] >= 1 and rows[Crash.name]["consumers"] >= 1
+            return parked and consumed and echo["publish_rate"] > 0 and echo["deliver_rate"] > 0 and growing
 
         document = poll(run_producer, ["status", "--json"], busy, timeout=100.0)
         table = run_producer("status")

@@ -25,7 +25,6 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from celery_tasks.errors import NoConsumer
 from celery_tasks.runtime import stores
-from celery_tasks.runtime.results import IdleQueueClock
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -80,7 +79,6 @@ async def await_result(handle: TypedAsyncResult[Any], timeout: float | None) -> 
     deadline = None if timeout is None else started + timeout
     check_after = getattr(app, "consumer_check_after", None)
     delay = FIRST_POLL
-    clock = IdleQueueClock(since=max(handle.created_at, started))
     while True:
         meta = await loop.run_in_executor(None, stores.task_meta, app, handle.id)
         status = meta.get("status")
@@ -94,7 +92,7 @@ async def await_result(handle: TypedAsyncResult[Any], timeout: float | None) -> 
             raise CeleryTimeoutError(f"the result of {handle.contract.name}[{handle.id}] did not come in time")
         if status == states.PENDING and check_after is not None and now - started >= check_after:
             consumers = await loop.run_in_executor(None, app.consumer_count, handle.contract.name)
-            idle = clock.idle_for(consumers, now)
+            idle = handle.idle_clock.idle_for(consumers, now)
             if idle >= app.no_consumer_timeout:
                 raise NoConsumer(
                     f"queue {handle.contract.name!r} has had no consumer for {idle:.1f} s, so task "

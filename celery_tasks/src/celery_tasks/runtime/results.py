@@ -23,27 +23,24 @@ FIRST_POLL = 0.005
 
 
 class IdleQueueClock:
-    """How long one wait has seen a queue without consumers: restarts when a consumer is seen again.
+    """How long a result handle has seen its queue without consumers; a consumer seen restarts it.
 
-    Until the wait sees a consumer, the queue counts as idle since ``since`` (the later of the
-    handle's creation and the start of the wait). After it has seen one, a queue found without
-    consumers is idle from that observation on: a worker that restarts while a caller waits gives
-    that caller the whole ``no_consumer_timeout``, not the time the caller has already waited.
+    The clock starts at the first check that finds no consumer, and it belongs to the handle, so
+    that repeated short ``get(timeout=...)`` calls (a progress bar polling) add up. A worker that
+    restarts while a caller waits gives that caller the whole ``no_consumer_timeout`` from the
+    moment its queue was found empty, never the time the caller had already been waiting.
     """
 
-    def __init__(self, since: float) -> None:
-        self._since = since
-        self._seen_consumer = False
+    def __init__(self) -> None:
         self._idle_since: float | None = None
 
     def idle_for(self, consumers: int, now: float) -> float:
-        """Seconds the queue has been without consumers as of ``now`` (0 while it has one)."""
+        """Seconds the queue has been seen without consumers as of ``now`` (0 while it has one)."""
         if consumers > 0:
-            self._seen_consumer = True
             self._idle_since = None
             return 0.0
         if self._idle_since is None:
-            self._idle_since = now if self._seen_consumer else self._since
+            self._idle_since = now
         return now - self._idle_since
 
 
@@ -54,6 +51,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         super().__init__(task_id, **kwargs)
         self.contract = contract
         self.created_at = time.monotonic()
+        self.idle_clock = IdleQueueClock()
         self.sender_oid = self.app.thread_oid
         self._poll_delay = FIRST_POLL / 2  # doubled before the first wait
 
@@ -102,7 +100,6 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         step = check_after
-        clock = IdleQueueClock(since=max(self.created_at, started))
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -113,7 +110,7 @@ class TypedAsyncResult(AsyncResult, Generic[ResultT]):  # type: ignore[misc]
             except CeleryTimeoutError:
                 pass
             step = CHECK_INTERVAL
-            idle = clock.idle_for(app.consumer_count(self.contract.name), time.monotonic())
+            idle = self.idle_clock.idle_for(app.consumer_count(self.contract.name), time.monotonic())
             if idle >= app.no_consumer_timeout:
                 raise NoConsumer(
                     f"queue {self.contract.name!r} has had no consumer for {idle:.1f} s, so "
