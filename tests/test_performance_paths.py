@@ -48,6 +48,16 @@ def unacked(management, vhost):
     return management.queue(vhost, ECHO).get("messages_unacknowledged") or 0
 
 
+def consumers_once_listed(management, vhost, timeout=30.0):
+    """The management API's consumers of the vhost once it lists the echo queue's (its statistics lag up to 5 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        consumers = management.request("GET", f"consumers/{vhost}")
+        if any(c["queue"]["name"] == ECHO for c in consumers) or time.monotonic() > deadline:
+            return consumers
+        time.sleep(0.5)
+
+
 def wait_drained(app, management, vhost, timeout=30):
     deadline = time.monotonic() + timeout
     while queue_depth(app, ECHO) or unacked(management, vhost):
@@ -66,7 +76,7 @@ def test_an_echo_only_worker_runs_the_instant_profile(echo_worker, task_settings
     log = service.log_text()
     assert "(solo)" in log, "the instant profile's pool"
     assert "Task diagnostics.echo[" not in log, "no per-task INFO lines in the instant profile"
-    consumers = management.request("GET", f"consumers/{vhost}")
+    consumers = consumers_once_listed(management, vhost)
     assert any(c["queue"]["name"] == ECHO and c["prefetch_count"] >= 64 for c in consumers)
 
 

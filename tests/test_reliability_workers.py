@@ -108,7 +108,8 @@ def test_5_task_that_always_kills_its_worker_is_dead_lettered_while_the_rest_flo
         with pytest.raises(Exception, match=f"ordinary {n}"):
             result.get(timeout=60)
     assert all(result.get(timeout=60).first for result in records)
-    parked = wait_for_parked(management, vhost, "diagnostics.crash.dlq", 6, timeout=120)
+    expected = [poison.id, *(r.id for r in ordinary)]
+    parked = wait_for_parked(management, vhost, "diagnostics.crash.dlq", 6, timeout=120, ids=expected)
     by_id = {headers["id"]: headers for headers in parked}
     poisoned = by_id[poison.id]
     deaths = poisoned["x-death"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from amqp.exceptions import AMQPError
@@ -97,20 +97,32 @@ def peek_headers(management: ManagementClient, vhost: str, queue: str, count: in
 
 
 def wait_for_parked(
-    management: ManagementClient, vhost: str, queue: str, count: int, timeout: float = 30.0
+    management: ManagementClient,
+    vhost: str,
+    queue: str,
+    count: int,
+    timeout: float = 30.0,
+    ids: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """Headers of the messages in a queue once it holds at least ``count`` of them."""
+    """Headers of the messages in a queue once it holds at least ``count`` of them, ``ids`` among them."""
     deadline = time.monotonic() + timeout
     found: list[dict[str, Any]] = []
+    wanted = set(ids)
     while time.monotonic() < deadline:
         try:
-            found = peek_headers(management, vhost, queue, count=max(count, 100))
+            found = peek_headers(management, vhost, queue, count=max(count, len(wanted), 100))
         except ManagementAPIError:
             found = []
-        if len(found) >= count:
+        if len(found) >= count and wanted <= {headers.get("id") for headers in found}:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"{queue} holds {len(found)} messages after {timeout} s, expected {count}")
+    seen = sorted(f"{headers.get('id')} ({headers.get('x-error-type') or 'no error type'})" for headers in found)
+    missing = sorted(wanted - {headers.get("id") for headers in found})
+    raise AssertionError(
+        f"{queue} holds {len(found)} messages after {timeout} s, expected {count}"
+        + (f" including {missing}" if missing else "")
+        + f"; it holds: {seen}"
+    )
 
 
 def queue_depth(app: Any, queue: str) -> int:
