@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+from celery_tasks_devtools.ports import free_port
 
 from broker_admin import ManagementClient
 
@@ -34,13 +35,6 @@ wrk.body = '{"text": "hello", "number": 1}'
 wrk.headers["Content-Type"] = "application/json"
 """
 STORES = {"rpc": "rpc://", "redis": "redis://127.0.0.1:6379/14"}
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wrk(url: str, clients: int, seconds: int, script: Path) -> dict[str, float]:

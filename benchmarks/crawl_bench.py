@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,19 +31,13 @@ import procs  # noqa: E402
 from celery_tasks.runtime.factory import create_app  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
 from celery_tasks.tasks.crawler import FetchPage  # noqa: E402
+from celery_tasks_devtools.ports import free_port  # noqa: E402
 
 from broker_admin import ManagementClient  # noqa: E402
 from task_storage import scratch_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEFAULT_CONFIGS = ("prefork:2", "prefork:8", "threads:4", "threads:16", "threads:32")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_config(

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import amqp
+from celery_tasks.topology import queue_counts
 from celery_tasks_devtools.processes import ServiceProcess
 from celery_tasks_devtools.proctree import (  # noqa: F401 - the benchmarks read them as procs.*
     cpu_seconds,
@@ -41,13 +42,11 @@ class Worker(ServiceProcess):
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"worker exited with {self.process.returncode}: {self.log_text()[-3000:]}")
-                channel = connection.channel()
-                try:
-                    _, _, consumers = channel.queue_declare(queue, passive=True)
+                channel = connection.channel()  # one per probe: a refused passive declare closes its channel
+                counts = queue_counts(channel, queue)
+                if counts is not None:
                     channel.close()
-                except amqp.exceptions.NotFound:
-                    consumers = 0
-                if consumers >= minimum:
+                if counts is not None and counts.consumers >= minimum:
                     return
                 time.sleep(0.2)
         finally:

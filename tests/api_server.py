@@ -1,21 +1,15 @@
 """Start `producer serve` by its entry point on loopback with a keys file, for the API's system tests."""
 
-import socket
 import time
 from pathlib import Path
 
 import httpx
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env
 from producer.keys import create_key, read_keys_file, revoke_key, write_keys_file
 
 #: What the tests' default key may do: everything, the restricted families named, and see the full document.
 EVERYTHING = ["*", "alert.*", "diagnostics.*"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class KeysFile:

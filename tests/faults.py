@@ -8,7 +8,7 @@ broker, or needs a TLS listener, starts its own node here (own node name, ports,
 log directories, Erlang cookie in its own HOME) and stops it afterwards.
 
 Longer than 300 lines on purpose: every drill file imports its helpers from this one module (node, ledger,
-scoring, load, SMTP sink), so a drill reads as one story; split it when a helper gets a second user outside the drills.
+scoring, load), so a drill reads as one story; split it when a helper gets a second user outside the drills.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from celery_tasks.settings import TaskSettings, load_settings
+from celery_tasks_devtools.ports import free_ports  # the drills also call it as faults.free_ports
 from celery_tasks_devtools.proctree import children, rss_bytes, tree_rss  # noqa: F401 - the drills use faults.*
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_consumers
 
@@ -43,18 +42,6 @@ DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash
 def rabbitmq_installed() -> bool:
     """True when this machine can start a RabbitMQ node of our own."""
     return any(Path(folder, "rabbitmq-server").exists() for folder in (RABBITMQ_BIN, "/usr/sbin", "/usr/local/sbin"))
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on right now (bound together so that they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def rabbitmq_tool(name: str) -> str:
@@ -398,37 +385,6 @@ class LoadProducer(threading.Thread):
             pause = began + (n + 1) * self.interval - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-
-
-class SmtpSink:
-    """A real SMTP server on loopback (aiosmtpd) that keeps every message it takes."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.lock = threading.Lock()
-        self.port = free_ports(1)[0]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """Keep the message and accept it."""
-        with self.lock:
-            self.messages.append(bytes(envelope.content))
-        return "250 OK"
-
-    def start(self) -> SmtpSink:
-        """Listen."""
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        self.controller.stop()
-
-    def subjects(self) -> list[str]:
-        """Subject lines of the messages taken so far."""
-        with self.lock:
-            raw = list(self.messages)
-        return [str(message_from_bytes(item, policy=policy.default)["Subject"]) for item in raw]
 
 
 def alert_states(database: Path) -> dict[str, str]:

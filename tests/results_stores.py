@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import socket
 import uuid
 
 import psycopg
@@ -13,12 +12,6 @@ import redis
 #: afterwards, which must never include the keys of a test running beside it on another worker.
 REDIS_DB = 13 - int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

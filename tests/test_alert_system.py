@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import socket
 import sqlite3
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -19,7 +18,7 @@ from aiosmtpd.controller import Controller
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.alert import SendAlert, SendAlertResult
-from celery_tasks_devtools.testing import entry_point, queue_depth, wait_for_parked
+from celery_tasks_devtools.testing import entry_point, free_port, queue_depth, wait_for_parked
 from PIL import Image
 
 from celery_tasks import create_app
@@ -45,9 +44,7 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     handler = Mailbox()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

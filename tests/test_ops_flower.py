@@ -1,6 +1,5 @@
 """Flower (with basic auth) shows the tasks a real consumer ran, from the task events workers send."""
 
-import socket
 import sys
 import time
 from pathlib import Path
@@ -9,17 +8,12 @@ import pytest
 import requests
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env
 
 from celery_tasks import create_app
 
 AUTH = ("ops", "flower-test-password")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """The management API client against the real RabbitMQ: views, admin calls, errors, and no leaked credentials."""
 
 import logging
-import socket
 import time
 import uuid
 
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.testing import entry_point, wait_for_parked
 from producer.contract_queues import contract_statuses
 from producer.dead_letters import peek_dead_letters
@@ -16,12 +16,6 @@ from broker_admin import ManagementAuthError, ManagementClient, ManagementNotFou
 from celery_tasks import create_app
 
 SECRET = "s3cret-" + uuid.uuid4().hex
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

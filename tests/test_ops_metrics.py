@@ -12,18 +12,13 @@ import requests
 from celery_tasks.errors import InvalidArguments, UnknownContract
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.diagnostics import Crash, Echo
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
 from prometheus_client.parser import text_string_to_metric_families
 
 from celery_tasks import Contract, ContractArgs, ContractResult, create_app
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scrape(port):

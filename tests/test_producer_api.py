@@ -1,7 +1,6 @@
 """The producer's HTTP API served by `producer serve` (uvicorn) on loopback, against real consumer processes."""
 
 import datetime as dt
-import socket
 import sys
 import time
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks_devtools.site import SiteServer, generate
-from celery_tasks_devtools.testing import entry_point, peek_headers
+from celery_tasks_devtools.testing import entry_point, free_port, peek_headers
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import ApiServers
@@ -168,9 +167,7 @@ def test_healthz_needs_consumers_on_every_required_queue(serve, diagnostics_work
 
 
 def test_unreachable_broker_is_503(serve, task_settings):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nobody listens there
     settings = task_settings.model_copy(
         update={"broker_url": f"amqp://guest:guest@127.0.0.1:{port}//", "connect_timeout": 1.0, "publish_retries": 0}
     )

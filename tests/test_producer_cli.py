@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.tasks.crawler import FetchPage
+from celery_tasks_devtools.mail import MailCatcher, png_attachments
 from celery_tasks_devtools.site import SiteServer, generate, write_keywords_file
 from celery_tasks_devtools.testing import entry_point, peek_headers, settings_env
-from producer.mail_catcher import MailCatcher, png_attachments
 
 DIAGNOSTIC_QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from celery_tasks_devtools.mail import png_attachments
 from celery_tasks_devtools.testing import entry_point
-from producer.mail_catcher import png_attachments
 
 DEMO_QUEUES = [
     "crawler.fetch_page",

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from celery_tasks.tasks.crawler import CrawlFeed, FetchPage
+from celery_tasks_devtools.mail import MailCatcher, png_attachments
 from celery_tasks_devtools.site import generate, write_keywords_file
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
 from producer.client import producer_app
-from producer.mail_catcher import MailCatcher, png_attachments
 from producer.schedule import DAILY_ENTRY, configure_beat
 from producer.settings import load_producer_settings
 from sqlalchemy import select

@@ -19,6 +19,7 @@ import pytest
 from celery_tasks.errors import BrokerUnavailable
 from celery_tasks.tasks import diagnostics
 from celery_tasks.tasks.alert import SendAlert
+from celery_tasks_devtools.mail import MailCatcher
 from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 
 from celery_tasks import create_app
@@ -189,7 +190,7 @@ def test_12_soak_ten_thousand_tasks_three_consumer_kills_one_broker_restart(brok
     ledger = tmp_path / "ledger.sqlite"
     alerts_db = tmp_path / "alerts.sqlite"
     settings = broker.settings(vhost, publish_retries=60, confirm_timeout=5.0, connect_timeout=2.0, task_events=False)
-    smtp = faults.SmtpSink().start()
+    smtp = MailCatcher(tmp_path / "mail").start()
     alert_env = {
         "ALERT_SMTP_HOST": "127.0.0.1",
         "ALERT_SMTP_PORT": str(smtp.port),

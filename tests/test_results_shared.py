@@ -2,7 +2,6 @@
 thread, cancellations that outlive workers, and clear errors for a wrong progress shape or a store that is down."""
 
 import asyncio
-import socket
 import sys
 import threading
 import time
@@ -15,6 +14,7 @@ from celery.exceptions import TaskRevokedError
 from celery_tasks.errors import InvalidProgress, NotCancellable, ResultNotReachable, ResultStoreUnavailable
 from celery_tasks.runtime.revocations import cancel
 from celery_tasks.tasks import diagnostics
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
 from producer.task_store import MalformedTaskId, UnknownTask, cancel_task
 
@@ -25,12 +25,6 @@ pytest_plugins = ["results_stores"]  # store_url (Redis, PostgreSQL) and shared_
 
 QUEUES = ["diagnostics.echo", "diagnostics.sleep", "diagnostics.crash"]
 CONTRACTS = [diagnostics.Echo, diagnostics.Sleep, diagnostics.Crash]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_worker(start_service, settings, *extra):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from celery_tasks.tasks.alert import SendAlertArgs
 from celery_tasks.tasks.etl import DailyCount
+from celery_tasks_devtools.ports import free_port
 from consumer_alert.settings import AlertSettings
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,12 +28,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -23,9 +23,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from amqp.exceptions import NotFound, ResourceLocked
+from amqp.exceptions import ResourceLocked
 from celery_tasks.runtime.config import broker_tls_options
 from celery_tasks.settings import load_settings
+from celery_tasks.topology import queue_counts
 from kombu import Connection
 
 TIMEOUT = 5.0
@@ -44,14 +45,13 @@ def check_worker(service: str, hostname: str | None = None) -> str | None:
     queue = f"{service}@{hostname or socket.gethostname()}.celery.pidbox"
     with _connection() as connection:
         connection.ensure_connection(max_retries=1, timeout=TIMEOUT)
-        channel = connection.channel()
         try:
-            _, _, consumers = channel.queue_declare(queue=queue, passive=True)
+            counts = queue_counts(connection.channel(), queue)  # a channel of its own: one probe, then closed
         except ResourceLocked:
             return None  # an exclusive queue: it exists only while the worker's connection is open
-        except NotFound:
-            return f"{queue} does not exist: the worker is not connected"
-    return None if consumers else f"{queue} has no consumer"
+    if counts is None:
+        return f"{queue} does not exist: the worker is not connected"
+    return None if counts.consumers else f"{queue} has no consumer"
 
 
 def check_broker() -> str | None:

@@ -1,8 +1,9 @@
-"""The helpers tests import, in one place: processes, broker waits, the in-process worker."""
+"""The helpers tests import, in one place: processes, free ports, broker waits, the in-process worker."""
 
 from __future__ import annotations
 
 from celery_tasks_devtools.broker import peek_headers, queue_depth, settings_env, wait_for_consumers, wait_for_parked
+from celery_tasks_devtools.ports import free_port, free_ports
 from celery_tasks_devtools.processes import ServiceGroup, ServiceProcess, entry_point
 from celery_tasks_devtools.workers import (
     IN_PROCESS_START_TIMEOUT,
@@ -18,6 +19,8 @@ __all__ = [
     "ServiceGroup",
     "ServiceProcess",
     "entry_point",
+    "free_port",
+    "free_ports",
     "in_process_worker",
     "peek_headers",
     "queue_depth",

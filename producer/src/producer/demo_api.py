@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from celery_tasks_devtools.ports import free_port
 from celery_tasks_devtools.processes import ServiceGroup, entry_point
 
 from producer.errors import DemoError
 from producer.keys import KeysFile, create_key, key_id_of, write_keys_file
-from producer.mail_catcher import free_port
 
 API_TIMEOUT = 60.0
 

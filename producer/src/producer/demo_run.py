@@ -23,6 +23,7 @@ from urllib.parse import quote
 from celery_tasks.runtime.app import ContractApp
 from celery_tasks.settings import TaskSettings, load_settings
 from celery_tasks_devtools.errors import DevtoolsError
+from celery_tasks_devtools.mail import MailCatcher, png_attachments
 from celery_tasks_devtools.processes import ServiceGroup, entry_point
 from celery_tasks_devtools.site import LANGUAGES, SiteServer, generate, write_keywords_file
 from rich.console import Console
@@ -32,7 +33,6 @@ from broker_admin import ManagementAPIError, ManagementClient
 from producer.client import producer_app
 from producer.demo_api import api_round_trip
 from producer.errors import DemoError
-from producer.mail_catcher import MailCatcher, png_attachments
 from producer.pipeline import Pipeline, PipelineReport
 from producer.report import display_path, make_reporter, print_summary
 from producer.settings import load_producer_settings

@@ -1,11 +1,10 @@
-"""A local SMTP server (aiosmtpd) that writes every mail it receives as a .eml file."""
+"""A local SMTP server (aiosmtpd) for the demo and the tests: writes every mail it receives as a .eml file."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import re
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from celery_tasks_devtools.ports import free_port
+
 SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now on ``host``."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def normalise_message_id(value: str | None) -> str:
@@ -42,7 +36,8 @@ class SaveToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.lock = threading.Lock()
-        self.saved: dict[str, Path] = {}
+        self.saved: dict[str, Path] = {}  # the latest mail of each Message-ID
+        self.arrived: list[Path] = []  # every mail, in arrival order, repeated Message-IDs included
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         """Write the mail exactly as received, then accept it."""
@@ -50,10 +45,11 @@ class SaveToFolder:
         message = email.message_from_bytes(data, policy=email.policy.default)
         subject = short_slug(str(message.get("Subject", "mail")))
         with self.lock:
-            path = self.folder / f"{len(self.saved) + 1:03d}-{subject}.eml"
+            path = self.folder / f"{len(self.arrived) + 1:03d}-{subject}.eml"
             partial = path.with_suffix(".eml.part")
             partial.write_bytes(data)
             partial.replace(path)
+            self.arrived.append(path)
             self.saved[normalise_message_id(message.get("Message-ID"))] = path
         return "250 Message accepted for delivery"
 
@@ -84,14 +80,25 @@ class MailCatcher:
     @property
     def files(self) -> dict[str, Path]:
         """Every saved mail by Message-ID (without angle brackets)."""
-        return dict(self.handler.saved)
+        with self.handler.lock:
+            return dict(self.handler.saved)
+
+    def subjects(self) -> list[str]:
+        """Subject lines of every mail taken so far, in arrival order (a mail sent twice counts twice)."""
+        with self.handler.lock:
+            paths = list(self.handler.arrived)
+        return [str(_parse(path).get("Subject", "")) for path in paths]
+
+
+def _parse(path: Path) -> Any:
+    """A saved mail, parsed."""
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
 
 def png_attachments(path: Path) -> list[tuple[str, int]]:
     """File names and sizes of the PNG images attached to (or inlined in) a saved mail."""
-    message: Any = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     found = []
-    for part in message.walk():
+    for part in _parse(path).walk():
         if part.get_content_type() == "image/png":
             payload = part.get_payload(decode=True) or b""
             if payload.startswith(b"\x89PNG"):
