@@ -230,6 +230,7 @@ def test_producer_exports_queue_depth_consumers_and_dead_letters(
             value(samples, "celery_tasks_queue_messages_ready", contract="alert.send_alert") == 7
             and value(samples, "celery_tasks_dead_letter_messages", contract=Crash.name) == 2
             and value(samples, "celery_tasks_queue_messages_acknowledged_total", contract=Crash.name) == 2
+            and value(samples, "celery_tasks_queue_consumers", contract=Echo.name) == 1
         )
 
     deadline = time.monotonic() + 60  # the broker refreshes its statistics every 5 s
