@@ -368,12 +368,21 @@ class LoadProducer(threading.Thread):
         self.confirmed: list[str] = []
         self.failed: dict[str, str] = {}
         self.slowest = 0.0
+        self.halted = threading.Event()
+
+    def halt(self, timeout: float = 60.0) -> None:
+        """Stop publishing (a test that failed must not leave a stream running into the next one)."""
+        self.halted.set()
+        if self.is_alive():
+            self.join(timeout=timeout)
 
     def run(self) -> None:
-        """Publish every key once."""
+        """Publish every key once, unless halted."""
         record = self.app.tasks["diagnostics.record"]
         began = time.monotonic()
         for n, key in enumerate(self.keys):
+            if self.halted.is_set():
+                return
             started = time.monotonic()
             try:
                 record.apply_async(kwargs={"key": key, "seconds": self.seconds}, ignore_result=True)

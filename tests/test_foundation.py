@@ -75,3 +75,4 @@ def test_single_queue_worker_sets_up_delayed_delivery_on_a_fresh_vhost(start_ser
     assert "ready." in log
     assert "Failed to bind" not in log
     assert "Native delayed delivery will not be available" not in log
+    assert "delayed delivery is not set up" not in log

@@ -3,9 +3,11 @@
 import datetime as dt
 import hashlib
 import json
+import sys
 
 import pytest
 from celery_tasks.tasks.crawler import CrawlFeed, FetchPage
+from celery_tasks_devtools.broker import queue_depth
 from celery_tasks_devtools.mail import MailCatcher, png_attachments
 from celery_tasks_devtools.site import generate, write_keywords_file
 from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, wait_for_parked
@@ -53,6 +55,57 @@ def test_beat_publishes_due_crawl_entries_through_the_contracts(task_settings, m
     assert len({h["id"] for h in feeds}) == len(feeds)  # a new message each time, not a redelivery
     assert list(schedule_dir.glob("beat-schedule*")), "the schedule file is kept in PRODUCER_SCHEDULE_DIR"
     assert "Sending due task crawler.crawl_feed" in log
+
+
+# `producer schedule`, with a SIGTERM delivered from inside the first publish (a test-only hook).
+SIGTERM_INSIDE_A_PUBLISH = """
+import os, signal, sys
+from celery.signals import before_task_publish
+from producer.main import main
+
+fired = []
+
+def terminate_once(**_):
+    if not fired:
+        fired.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, in the middle of the send
+
+before_task_publish.connect(terminate_once, weak=False)
+sys.argv = ["producer", "schedule"]
+main()
+"""
+
+
+def test_beat_stopped_in_the_middle_of_a_publish_finishes_the_tick_then_exits(task_settings, tmp_path):
+    # Celery's handler closed the broker connection inside the signal handler; when the signal
+    # interrupted a frame write, it waited forever on py-amqp's frame lock (beat was SIGKILLed).
+    env = {
+        **settings_env(task_settings),
+        "PRODUCER_FEEDS": FEED,
+        "PRODUCER_PAGES": PAGE,
+        "PRODUCER_CRAWL_EVERY_MINUTES": "0.02",
+        "PRODUCER_SCHEDULE_DIR": str(tmp_path / "beat"),
+    }
+    beat = ServiceProcess([sys.executable, "-c", SIGTERM_INSIDE_A_PUBLISH], env, tmp_path / "beat.log")
+    try:
+        code = beat.process.wait(timeout=60)
+    finally:
+        beat.stop(timeout=5)
+    log = beat.log_path.read_text()
+    assert code == 0, log
+    # The send in progress (a tick sends one due entry) completed, and no later tick ran.
+    assert log.count("Sending due task") == 1, log
+    app = producer_app(task_settings)
+    try:
+        for contract in (CrawlFeed, FetchPage):
+            app.declare_topology_once(contract.name)  # the entry not sent has no queue yet
+        depths = {contract.name: queue_depth(app, contract.name) for contract in (CrawlFeed, FetchPage)}
+    finally:
+        app.close()
+    (sent,) = (name for name in depths if f"Sending due task {name}" in log)
+    assert depths[sent] == 1, depths
+    assert sum(depths.values()) == 1, depths
+    assert list((tmp_path / "beat").glob("beat-schedule*")), "the schedule was saved on the way out"
 
 
 def test_beat_refuses_an_invalid_source_at_start(task_settings, tmp_path):

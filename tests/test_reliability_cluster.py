@@ -41,6 +41,32 @@ def nodes():
     assert not three.base.exists(), "the run's data and logs are removed"
 
 
+@pytest.fixture(autouse=True)
+def whole_cluster(nodes):
+    """Every test starts with all three nodes running, and a failed test does not leave one down."""
+    nodes.restore()
+    yield
+    restarted = nodes.restore()
+    if restarted:
+        print(f"restarted {restarted}, left down by the test")
+
+
+@pytest.fixture
+def loads():
+    """Start steady confirmed streams; each is halted and its app closed at the end of the test."""
+    started = []
+
+    def start(nodes, vhost, order, prefix):
+        app, producer = start_load(nodes, vhost, order, prefix)
+        started.append((app, producer))
+        return app, producer
+
+    yield start
+    for app, producer in started:
+        producer.halt()
+        app.close()
+
+
 @pytest.fixture
 def workers(tmp_path):
     """Start diagnostics consumers by their entry point; all are stopped at the end of the test."""
@@ -136,10 +162,10 @@ def finish(nodes, vhost, producer, ledger, resumed, label, down_node, down_for):
     return verdict
 
 
-def test_cluster_kill_9_of_the_queue_leader_loses_no_confirmed_task(nodes, workers, tmp_path):
+def test_cluster_kill_9_of_the_queue_leader_loses_no_confirmed_task(nodes, loads, workers, tmp_path):
     vhost = nodes.create_vhost()
     ledger = tmp_path / "ledger.sqlite"
-    app, producer = start_load(nodes, vhost, (0, 1, 2), "c1")
+    _, producer = loads(nodes, vhost, (0, 1, 2), "c1")
     leader = nodes.leader(vhost, RECORD)
     # One consumer starts on the leader's node, the other on another node.
     others = [n for n in range(3) if nodes.nodes[n] is not leader]
@@ -169,13 +195,12 @@ def test_cluster_kill_9_of_the_queue_leader_loses_no_confirmed_task(nodes, worke
     for service in (on_leader, elsewhere):
         assert service.process.poll() is None, "workers moved to a surviving node by themselves"
     faults.wait_until(lambda: nodes.queue_info(vhost, RECORD)["consumers"] == 2, 30, "both workers consuming")
-    app.close()
 
 
-def test_cluster_stop_of_a_consumers_node_that_does_not_lead_loses_no_confirmed_task(nodes, workers, tmp_path):
+def test_cluster_stop_of_a_consumers_node_that_does_not_lead_loses_no_confirmed_task(nodes, loads, workers, tmp_path):
     vhost = nodes.create_vhost()
     ledger = tmp_path / "ledger.sqlite"
-    app, producer = start_load(nodes, vhost, (0, 1, 2), "c2")
+    _, producer = loads(nodes, vhost, (0, 1, 2), "c2")
     leader = nodes.leader(vhost, RECORD)
     target = next(node for node in nodes.nodes[1:] if node is not leader)
     rest = [n for n in range(3) if nodes.nodes[n] is not target]
@@ -201,4 +226,3 @@ def test_cluster_stop_of_a_consumers_node_that_does_not_lead_loses_no_confirmed_
     finish(nodes, vhost, producer, ledger, resumed, "cluster drill 2 (stop a consumer's node)", target, down_for)
     assert moving.process.poll() is None and staying.process.poll() is None
     faults.wait_until(lambda: nodes.queue_info(vhost, RECORD)["consumers"] == 2, 30, "both workers consuming")
-    app.close()

@@ -14,7 +14,7 @@ from amqp import spec
 from celery.app.task import Task
 from celery.backends import asynchronous
 from celery.backends.rpc import ResultConsumer, RPCBackend
-from celery.worker.consumer import Consumer
+from celery.worker.consumer import Consumer, delayed_delivery
 from celery.worker.request import Request
 from celery_tasks.runtime.upstream import backends as upstream_backends
 from celery_tasks.runtime.upstream import consumer as upstream_consumer
@@ -22,6 +22,7 @@ from celery_tasks.runtime.upstream import messages, publish, rpc
 from celery_tasks.runtime.upstream import worker as upstream_worker
 from celery_tasks.settings import load_settings
 from celery_tasks.tasks import diagnostics
+from celery_tasks_devtools.ports import free_port
 
 from celery_tasks import create_app
 
@@ -191,3 +192,38 @@ def test_wrong_credentials_are_refused_with_the_text_we_match(task_settings):
     with pytest.raises(AccessRefused) as refused:
         connection.connect()
     assert upstream_worker.LOGIN_REFUSED in str(refused.value)
+
+
+def test_delayed_delivery_helpers_we_call_exist():
+    for name in ("_validate_configuration", "_setup_delayed_delivery", "_on_retry"):
+        assert callable(getattr(delayed_delivery.DelayedDelivery, name, None)), name
+    assert list(inspect.signature(delayed_delivery.DelayedDelivery._setup_delayed_delivery).parameters) == [
+        "self",
+        "c",
+        "broker_url",
+    ]
+    assert issubclass(ConnectionRefusedError, delayed_delivery.RETRIED_EXCEPTIONS)
+    assert delayed_delivery.MAX_RETRIES >= 1
+    # Celery's own step visits every URL of a failover list: the reason for the replacement.
+    urls = "amqp://a:1//;amqp://b:2//"
+    assert len(delayed_delivery.DelayedDelivery._validate_broker_urls(None, urls)) == 2
+
+
+def test_delayed_delivery_is_set_up_on_the_connected_node_only(task_settings, management, vhost, caplog):
+    dead = task_settings.broker_url.replace(":5672/", f":{free_port()}/", 1)
+    assert dead != task_settings.broker_url
+    settings = task_settings.model_copy(update={"broker_url": f"{dead};{task_settings.broker_url}"})
+    app = create_app([diagnostics.Echo], settings)
+    app.declare_topology_once(diagnostics.Echo.name)
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=4)  # fails over from the dead node to the live one
+        consumer = type("ConsumerView", (), {"app": app, "connection": connection})()
+        step = upstream_consumer.DelayedDeliveryAfterTopology(consumer)
+        with caplog.at_level("DEBUG"):
+            step.start(consumer)
+    app.close()
+    messages_logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Retrying delayed delivery" not in messages_logged
+    assert "not set up" not in messages_logged
+    bindings = management.request("GET", f"exchanges/{vhost}/celery_delayed_delivery/bindings/source")
+    assert diagnostics.Echo.name in {binding["destination"] for binding in bindings}

@@ -11,6 +11,11 @@
 
 The schedule file (a shelve database holding each entry's last run) lives in
 ``schedule_dir`` so that a restarted beat does not resend what it sent already.
+
+SIGTERM and SIGINT stop beat between ticks (``ContractBeat``). Celery's own handler closes
+the broker connection inside the signal handler; when the signal lands while a publish is
+writing its frames, py-amqp's frame lock is already held by the interrupted code and the
+handler waits for it forever (seen: beat did not stop, SIGKILL after 30 s).
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from types import TracebackType
+from dataclasses import dataclass
+from types import FrameType, TracebackType
 from typing import Any, ClassVar
 
-from celery.beat import PersistentScheduler, ScheduleEntry
+from celery import platforms
+from celery.apps.beat import Beat
+from celery.beat import PersistentScheduler, ScheduleEntry, Service
 from celery.schedules import crontab
 from celery_tasks.errors import InvalidArguments
 from celery_tasks.registry import get_contract
@@ -124,10 +132,30 @@ class DailyRunner:
         )
 
 
+@dataclass
+class StopRequest:
+    """A stop asked for by a signal, and whether the scheduler is inside a tick (publishing) right now."""
+
+    requested: bool = False
+    ticking: bool = False
+
+
 class ContractScheduler(PersistentScheduler):  # type: ignore[misc]
     """Beat scheduler: contract entries go through the contract's validated apply_async; the daily job runs here."""
 
     producer_settings: ClassVar[ProducerSettings]
+    stop_request: ClassVar[StopRequest]
+
+    def tick(self, *args: Any, **kwargs: Any) -> Any:
+        """Celery's tick; a stop asked for during it takes effect once its sends are done."""
+        self.stop_request.ticking = True
+        try:
+            interval = super().tick(*args, **kwargs)
+        finally:
+            self.stop_request.ticking = False
+        if self.stop_request.requested:
+            raise SystemExit
+        return interval
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -150,7 +178,27 @@ def configure_beat(app: ContractApp, settings: ProducerSettings) -> type[Contrac
     app.conf.timezone = settings.timezone
     app.conf.beat_schedule_filename = str(settings.schedule_file)
     app.conf.beat_max_loop_interval = min(60.0, settings.crawl_every_minutes * 60)
-    return type("BoundContractScheduler", (ContractScheduler,), {"producer_settings": settings})
+    attributes = {"producer_settings": settings, "stop_request": StopRequest()}
+    return type("BoundContractScheduler", (ContractScheduler,), attributes)
+
+
+class ContractBeat(Beat):  # type: ignore[misc]
+    """Celery beat whose SIGTERM/SIGINT never touches the broker from inside the signal handler."""
+
+    def __init__(self, *args: Any, stop_request: StopRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_request = stop_request
+
+    def install_sync_handler(self, service: Service) -> None:
+        """Stop at once between ticks, or right after the tick in progress; Service.start then closes cleanly."""
+        stop_request = self.stop_request
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stop_request.requested = True
+            if not stop_request.ticking:
+                raise SystemExit
+
+        platforms.signals.update(SIGTERM=stop, SIGINT=stop)
 
 
 def run_beat(settings: ProducerSettings, task_settings: TaskSettings, *, loglevel: str = "INFO") -> None:
@@ -158,5 +206,11 @@ def run_beat(settings: ProducerSettings, task_settings: TaskSettings, *, logleve
     settings.schedule_dir.mkdir(parents=True, exist_ok=True)
     app = producer_app(task_settings)
     scheduler = configure_beat(app, settings)
-    beat = app.Beat(scheduler=scheduler, schedule=str(settings.schedule_file), loglevel=loglevel)
+    beat = ContractBeat(
+        app=app,
+        scheduler=scheduler,
+        schedule=str(settings.schedule_file),
+        loglevel=loglevel,
+        stop_request=scheduler.stop_request,
+    )
     beat.run()

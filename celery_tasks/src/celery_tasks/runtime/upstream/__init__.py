@@ -29,6 +29,8 @@ In this package:
 - request.py: Request.on_failure / on_timeout overridden (parking instead of Celery's reject/requeue).
 - request.py: Request.acknowledged set by hand; Request._message, Request._connection_errors read.
 - consumer.py: DelayedDelivery swapped by its name in Consumer.Blueprint.default_steps.
+- consumer.py: DelayedDelivery._validate_configuration, _setup_delayed_delivery(c, url), _on_retry and
+  the module's RETRIED_EXCEPTIONS / RETRY_INTERVAL / MAX_RETRIES (set up on the connected node only).
 - consumer.py: connection_for_write / ensure_connected of the consumer; mark_as_failure with a
   faked request; on_unknown_message / on_unknown_task / on_invalid_task / on_decode_error hooks.
 - publish.py: py-amqp basic_publish(confirm_timeout=...) -> the single send's confirm wait.
