@@ -71,8 +71,9 @@ def test_single_queue_worker_sets_up_delayed_delivery_on_a_fresh_vhost(start_ser
     # One container per queue: the worker binds every contract's queue for native delayed
     # delivery, so the topology must be declared before that step runs.
     worker = start_service([entry_point("consumer-diagnostics"), "-Q", "diagnostics.sleep"], ["diagnostics.sleep"])
-    log = worker.log_text()
-    assert "ready." in log
+    # Its queue has a consumer before the later steps (delayed delivery among them) have run:
+    # the worker says "ready." once every step has.
+    log = worker.wait_for_output("ready.", timeout=60)
     assert "Failed to bind" not in log
     assert "Native delayed delivery will not be available" not in log
     assert "delayed delivery is not set up" not in log

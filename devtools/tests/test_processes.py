@@ -45,6 +45,20 @@ def test_a_service_that_exits_is_reported_with_its_log(tmp_path):
             group.check_alive()
 
 
+def test_wait_for_output_returns_the_log_once_it_holds_the_text(tmp_path):
+    with ServiceGroup(grace=2) as group:
+        script = (
+            "import time; print('starting', flush=True); time.sleep(0.5); print('ready.', flush=True); time.sleep(300)"
+        )
+        service = group.start("slow", [sys.executable, "-c", script], {}, tmp_path / "slow.log")
+        assert "starting" in service.wait_for_output("ready.", timeout=30)
+        with pytest.raises(TimeoutError, match="did not write 'never' within 0 s"):
+            service.wait_for_output("never", timeout=0.3)
+        quitter = group.start("quitter", [sys.executable, "-c", "print('bye')"], {}, tmp_path / "q.log")
+        with pytest.raises(ServiceExited, match="quitter exited with code 0 before writing 'ready.'"):
+            quitter.wait_for_output("ready.", timeout=30)
+
+
 def test_entry_points_are_found_beside_the_interpreter():
     assert entry_point("producer").endswith("producer")
     with pytest.raises(EntryPointNotFound, match="not installed"):

@@ -1,8 +1,11 @@
 """The beat schedule built from settings, and the OpenAPI document built from the contracts (no broker needed)."""
 
 import datetime as dt
+import inspect
 
 import pytest
+from celery.apps.beat import Beat
+from celery.beat import Service
 from celery.schedules import crontab
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.settings import load_settings
@@ -53,3 +56,15 @@ def test_openapi_has_a_route_per_contract_with_its_argument_model():
         body = document["paths"][f"/tasks/{contract.name}"]["post"]["requestBody"]
         assert body["content"]["application/json"]["schema"]["$ref"].endswith(contract.Args.__name__)
     assert {"/tasks/{task_id}", "/contracts", "/healthz"} <= set(document["paths"])
+
+
+def test_the_beat_hooks_we_override_are_the_ones_celery_calls():
+    # Conformance (listed in celery_tasks.runtime.upstream): ContractBeat replaces the handler
+    # Beat.start_scheduler installs, and ContractScheduler.tick ends the loop with SystemExit,
+    # which Service.start turns into a clean stop that closes the scheduler.
+    assert list(inspect.signature(Beat.install_sync_handler).parameters) == ["self", "service"]
+    assert "self.install_sync_handler(service)" in inspect.getsource(Beat.start_scheduler)
+    start = inspect.getsource(Service.start)
+    assert "self.scheduler.tick()" in start
+    assert "except (KeyboardInterrupt, SystemExit):" in start
+    assert "self.sync()" in start

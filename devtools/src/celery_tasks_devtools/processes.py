@@ -84,6 +84,22 @@ class ServiceProcess:
             self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def wait_for_output(self, text: str, timeout: float = 60.0) -> str:
+        """The log once it holds ``text``; ServiceExited if the process ends first, TimeoutError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if text in log:
+                return log
+            if not self.running:
+                raise ServiceExited(f"{self.name} exited with code {self.process.returncode} before writing {text!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.name} did not write {text!r} within {timeout:.0f} s; end of its log:\n"
+                    + "\n".join(log.splitlines()[-30:])
+                )
+            time.sleep(0.1)
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines the process wrote."""
         return "\n".join(self.log_text().splitlines()[-lines:])

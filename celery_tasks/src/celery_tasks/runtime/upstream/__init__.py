@@ -49,6 +49,9 @@ Outside this package:
 - celery_tasks.contract (core): overrides the public Task.apply_async and rewrites ``run`` in
   __init_subclass__ (public extension points of celery.Task, not internals).
 - runtime/metrics.py: prometheus_client.values.ValueClass patched (not Celery; listed for completeness).
+- producer/schedule.py: celery.apps.beat.Beat.install_sync_handler replaced (beat stops between sends
+  instead of closing the connection inside the signal handler); Service.start's handling of the
+  SystemExit that ContractScheduler.tick raises (producer/tests/test_schedule.py).
 - producer/dead_letters/letters.py: reads the body of a parked message as Celery's message protocol 2
   ([args, kwargs, embed]; a documented format, the same layout messages.py writes) to list dead letters.
 """
