@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,20 +175,18 @@ class Cluster:
 
     def restore(self, timeout: float = 120) -> list[str]:
         """Start every node a test left down and wait until the cluster runs all of them; returns their names."""
-        started = [node.node for node in self.nodes if not node.running()]
-        for node in self.nodes:
-            if not node.running():
-                node.start(timeout)
+        down = [node for node in self.nodes if not node.running()]
+        for node in down:
+            node.start(timeout)
         expected = {node.node for node in self.nodes}
-        deadline = time.monotonic() + timeout
-        running: set[str] = set()
-        while running != expected:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the cluster runs {sorted(running)}, not all of {sorted(expected)}")
-            time.sleep(0.5)
+
+        def all_running() -> bool:
             with contextlib.suppress(Exception):  # a node that has just started may not answer yet
-                running = self.running_nodes()
-        return started
+                return self.running_nodes() == expected
+            return False
+
+        faults.wait_until(all_running, timeout, f"the cluster to run all of {sorted(expected)}", interval=0.5)
+        return [node.node for node in down]
 
     def up(self) -> ClusterNode:
         """A node whose process runs (for management calls)."""

@@ -5,6 +5,7 @@ The prepared message against Celery's own create_task_message is checked in test
 """
 
 import inspect
+from urllib.parse import urlsplit, urlunsplit
 
 import amqp
 import celery
@@ -210,8 +211,9 @@ def test_delayed_delivery_helpers_we_call_exist():
 
 
 def test_delayed_delivery_is_set_up_on_the_connected_node_only(task_settings, management, vhost, caplog):
-    dead = task_settings.broker_url.replace(":5672/", f":{free_port()}/", 1)
-    assert dead != task_settings.broker_url
+    live = urlsplit(task_settings.broker_url)
+    credentials, _, _ = live.netloc.rpartition("@")
+    dead = urlunsplit(live._replace(netloc=f"{credentials}@{live.hostname}:{free_port()}"))
     settings = task_settings.model_copy(update={"broker_url": f"{dead};{task_settings.broker_url}"})
     app = create_app([diagnostics.Echo], settings)
     app.declare_topology_once(diagnostics.Echo.name)
