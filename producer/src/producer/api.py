@@ -33,6 +33,7 @@ from celery_tasks.models import ContractArgs
 from celery_tasks.registry import ALL_CONTRACTS
 from celery_tasks.runtime.app import ContractApp
 from celery_tasks.runtime.async_client import send
+from celery_tasks.runtime.connectivity import one_off_connection
 from celery_tasks.runtime.stores import is_shared
 from celery_tasks.settings import TaskSettings
 from celery_tasks.topology import queue_counts
@@ -166,7 +167,7 @@ class CeleryGateway:
         broker = BrokerHealth(url=self.app.settings.redacted_broker_url(), reachable=False)
         consumers: dict[str, int] = {}
         try:
-            with self.app.connection_for_write() as connection:
+            with one_off_connection(self.app) as connection:
                 connection.ensure_connection(max_retries=1, timeout=self.app.settings.connect_timeout)
                 broker = broker.model_copy(update={"reachable": True})
                 for queue in queues:

@@ -11,6 +11,7 @@ import celery
 from celery_tasks import topology
 from celery_tasks.runtime import async_client, sending
 from celery_tasks.runtime.config import celery_config
+from celery_tasks.runtime.connectivity import one_off_connection
 from celery_tasks.runtime.results import TypedAsyncResult, handle_of
 from celery_tasks.runtime.upstream.backends import POOLED_DATABASE_BACKEND, RPC_BACKEND, use_backend_class
 from celery_tasks.runtime.upstream.consumer import DeclareTopology
@@ -76,14 +77,14 @@ class ContractApp(celery.Celery):  # type: ignore[misc]
         with self._declare_lock:
             if name in self._declared:
                 return
-            with self.connection_for_write() as connection:
+            with one_off_connection(self) as connection:
                 connection.ensure_connection(max_retries=self.settings.publish_retries)
                 topology.declare(connection.default_channel, name, self.settings.delivery_limit)
             self._declared.add(name)
 
     def consumer_count(self, queue_name: str) -> int:
         """Consumers currently attached to a queue (0 when it does not exist)."""
-        with self.connection_for_write() as connection:
+        with one_off_connection(self) as connection:
             counts = topology.queue_counts(connection.default_channel, queue_name)
             return counts.consumers if counts else 0
 

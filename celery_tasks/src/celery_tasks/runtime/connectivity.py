@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from amqp.exceptions import AccessRefused
 from amqp.exceptions import ConnectionError as AMQPConnectionError
@@ -57,3 +58,25 @@ def broker_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
         if settings is None or LOGIN_REFUSED not in str(exc):
             raise  # a permission refusal names the exchange or queue, and no secret
         raise unavailable(settings, exc, doing) from None
+
+
+@contextmanager
+def one_off_connection(app: Any) -> Iterator[Any]:
+    """A new broker connection for one short exchange: closed politely after it, dropped after an exception.
+
+    kombu's ``with connection:`` ends with AMQP's close handshake, which waits without a bound for
+    the broker's Close-Ok. After an exchange interrupted between two reads of a frame (Ctrl-C, or
+    SIGTERM turned into an exception), the stream is out of step: the handshake then reads the rest
+    of the old frame as a new one and waits forever. ``collect()`` closes the socket without the
+    handshake; the broker frees the connection when it sees the socket close.
+    """
+    connection = app.connection_for_write()
+    try:
+        yield connection
+    except BaseException:
+        # py-amqp closes the socket first; a channel cut off while it was being built may then fail to
+        # collect (AttributeError): that must not replace the interrupt.
+        with suppress(Exception):
+            connection.collect()
+        raise
+    connection.release()

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery_tasks.contract import Contract
 from celery_tasks.registry import get_contract
+from celery_tasks.runtime.connectivity import one_off_connection
 from celery_tasks.runtime.factory import create_app
 from celery_tasks.settings import TaskSettings
 
@@ -52,7 +53,7 @@ def dead_letter_depth(settings: TaskSettings, name: str) -> int | None:
     """Ready messages in a contract's dead-letter queue, read over AMQP (exact, no statistics delay)."""
     contract = resolve_contract(name)
     app = create_app([contract], settings)
-    with app.connection_for_write() as connection:
+    with one_off_connection(app) as connection:
         connection.ensure_connection(max_retries=settings.publish_retries)
         counts = topology.queue_counts(connection.default_channel, topology.dead_letter_queue_name(contract.name))
     return counts.messages if counts else None

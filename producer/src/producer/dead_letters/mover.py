@@ -68,13 +68,16 @@ class DeadLetterMover:
             self.channel.events["basic_return"].add(self._on_return)
             self._declare()
         except BaseException:
-            connection.release()
+            connection.collect()
             raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
         with contextlib.suppress(Exception):
-            self._connection.release()
+            if kind is None:
+                self._connection.release()
+            else:  # the exchange may have stopped mid-frame: no close handshake (see one_off_connection)
+                self._connection.collect()
 
     def _on_return(self, *args: Any) -> None:
         self._returned.append(args)
