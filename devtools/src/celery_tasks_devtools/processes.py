@@ -95,8 +95,7 @@ class ServiceProcess:
                 raise ServiceExited(f"{self.name} exited with code {self.process.returncode} before writing {text!r}")
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"{self.name} did not write {text!r} within {timeout:.0f} s; end of its log:\n"
-                    + "\n".join(log.splitlines()[-30:])
+                    f"{self.name} did not write {text!r} within {timeout:.0f} s; end of its log:\n{self.log_tail()}"
                 )
             time.sleep(0.1)
 

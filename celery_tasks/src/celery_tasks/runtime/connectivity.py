@@ -60,23 +60,27 @@ def broker_errors(settings: TaskSettings | None, doing: str) -> Iterator[None]:
         raise unavailable(settings, exc, doing) from None
 
 
+def drop_connection(connection: Any) -> None:
+    """Close a kombu connection's socket without AMQP's close handshake, after an exchange cut short.
+
+    The handshake waits without a bound for the broker's Close-Ok. After an exchange interrupted
+    between two reads of a frame (Ctrl-C, or SIGTERM turned into an exception), the stream is out
+    of step: the handshake reads the rest of the old frame as a new one and waits forever.
+    ``collect()`` closes the socket first (the broker frees the connection when it sees it close);
+    a channel cut off while py-amqp was building it may then fail to collect (AttributeError),
+    which must not replace the exception being handled.
+    """
+    with suppress(Exception):
+        connection.collect()
+
+
 @contextmanager
 def one_off_connection(app: Any) -> Iterator[Any]:
-    """A new broker connection for one short exchange: closed politely after it, dropped after an exception.
-
-    kombu's ``with connection:`` ends with AMQP's close handshake, which waits without a bound for
-    the broker's Close-Ok. After an exchange interrupted between two reads of a frame (Ctrl-C, or
-    SIGTERM turned into an exception), the stream is out of step: the handshake then reads the rest
-    of the old frame as a new one and waits forever. ``collect()`` closes the socket without the
-    handshake; the broker frees the connection when it sees the socket close.
-    """
+    """A new broker connection for one short exchange: released politely after it, dropped after an exception."""
     connection = app.connection_for_write()
     try:
         yield connection
     except BaseException:
-        # py-amqp closes the socket first; a channel cut off while it was being built may then fail to
-        # collect (AttributeError): that must not replace the interrupt.
-        with suppress(Exception):
-            connection.collect()
+        drop_connection(connection)
         raise
     connection.release()

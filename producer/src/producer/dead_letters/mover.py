@@ -10,6 +10,7 @@ from typing import Any
 import amqp
 from amqp.exceptions import ResourceLocked
 from celery_tasks.contract import Contract
+from celery_tasks.runtime.connectivity import drop_connection
 from celery_tasks.runtime.factory import create_app
 from celery_tasks.settings import TaskSettings
 
@@ -68,16 +69,16 @@ class DeadLetterMover:
             self.channel.events["basic_return"].add(self._on_return)
             self._declare()
         except BaseException:
-            connection.collect()
+            drop_connection(connection)
             raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is not None:  # the exchange may have stopped mid-frame: no close handshake
+            drop_connection(self._connection)
+            return
         with contextlib.suppress(Exception):
-            if kind is None:
-                self._connection.release()
-            else:  # the exchange may have stopped mid-frame: no close handshake (see one_off_connection)
-                self._connection.collect()
+            self._connection.release()
 
     def _on_return(self, *args: Any) -> None:
         self._returned.append(args)
