@@ -28,6 +28,7 @@ step() {  # step NAME DIR [env ...] -- pytest args...   (records "code<TAB>secon
   shift
   local log started code
   log="$(log_of "$name")"
+  set -- "$@" --junitxml="${log%.log}.xml"  # per-test durations for scripts/test_times.py
   started=$(date +%s)
   if [ "${QUIET_LANE:-0}" = 1 ]; then  # beside the system tests: a line of its own, then output to the log only
     printf '\n=== %s (started %s, beside the system tests)\n' "$name" "$(date +%H:%M:%S)"
