@@ -45,7 +45,7 @@ step() {  # step NAME DIR [env ...] -- pytest args...   (records "code<TAB>secon
 
 system_tests() {
   local -a parallel=()
-  [ "$SYSTEM_WORKERS" -gt 0 ] && parallel=(-n "$SYSTEM_WORKERS" --dist loadfile)
+  [ "$SYSTEM_WORKERS" -gt 0 ] && parallel=(-n "$SYSTEM_WORKERS" --dist loadfile --no-loadscope-reorder)  # longest files first: tests/conftest.py
   step "system tests (RabbitMQ $(rabbitmqctl version 2>/dev/null || echo 'system'))" . -- "${parallel[@]}" --durations=30 tests
 }
 

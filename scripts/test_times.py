@@ -1,16 +1,20 @@
 """Print the seconds each test file took, longest first, from the JUnit XML of a test run.
 
-usage: python scripts/test_times.py LOGS/system_tests_....xml [more.xml ...]
+usage: python scripts/test_times.py [--write tests/durations.json] LOGS/system_tests_....xml [...]
 
 `scripts/run_tests.sh` writes one XML per step beside its log; a test's time there includes its
-setup and teardown, so a module-scoped fixture counts in the file that uses it.
+setup and teardown, so a module-scoped fixture counts in the file that uses it. With ``--write``
+the per-file seconds also go to a JSON file: ``tests/durations.json`` is what ``tests/conftest.py``
+reads to start the longest system-test files first.
 """
 
 from __future__ import annotations
 
-import sys
-import xml.etree.ElementTree as ElementTree
+import argparse
+import json
 from collections import defaultdict
+from pathlib import Path
+from xml.etree import ElementTree
 
 
 def file_of(classname: str) -> str:
@@ -22,20 +26,33 @@ def file_of(classname: str) -> str:
     return classname
 
 
-def main(paths: list[str]) -> None:
-    """Sum the test times per file over every XML given and print them, longest first."""
+def seconds_per_file(paths: list[str]) -> tuple[dict[str, float], dict[str, int]]:
+    """Sum the test times and count the tests per file over every XML given."""
     seconds: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for path in paths:
-        for case in ElementTree.parse(path).getroot().iter("testcase"):
+        for case in ElementTree.parse(path).getroot().iter("testcase"):  # noqa: S314 (pytest's own report)
             name = file_of(case.get("classname", ""))
             seconds[name] += float(case.get("time", "0"))
             counts[name] += 1
-    total = sum(seconds.values())
-    for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
+    return dict(seconds), dict(counts)
+
+
+def main() -> None:
+    """Print the per-file times, longest first; write them as JSON when asked."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, help="also write {file: seconds} to this JSON file")
+    parser.add_argument("xml", nargs="+")
+    options = parser.parse_args()
+    seconds, counts = seconds_per_file(options.xml)
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])
+    for name, spent in ranked:
         print(f"{spent:8.1f} s  {counts[name]:4d} tests  {name}")
-    print(f"{total:8.1f} s  {sum(counts.values()):4d} tests  in all")
+    print(f"{sum(seconds.values()):8.1f} s  {sum(counts.values()):4d} tests  in all")
+    if options.write:
+        table = {name.removeprefix("tests/"): round(spent, 1) for name, spent in ranked}
+        options.write.write_text(json.dumps(table, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import httpx
 from celery_tasks_devtools.ports import free_port
-from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env
+from celery_tasks_devtools.testing import ServiceProcess, entry_point, settings_env, stop_together
 from producer.keys import create_key, read_keys_file, revoke_key, write_keys_file
 
 #: What the tests' default key may do: everything, the restricted families named, and see the full document.
@@ -69,6 +69,6 @@ class ApiServers:
         raise AssertionError(f"producer serve did not answer:\n{process.log_text()}")
 
     def stop(self) -> None:
-        for process, client in self.started:
+        for _, client in self.started:
             client.close()
-            process.stop()
+        stop_together([process for process, _ in self.started], grace=30.0)

@@ -20,7 +20,7 @@ from celery_tasks.errors import BrokerUnavailable
 from celery_tasks.tasks import diagnostics
 from celery_tasks.tasks.alert import SendAlert
 from celery_tasks_devtools.mail import MailCatcher
-from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env
+from celery_tasks_devtools.testing import entry_point, queue_depth, settings_env, stop_together
 
 from celery_tasks import create_app
 
@@ -64,8 +64,7 @@ def workers(broker, tmp_path):
         return service
 
     yield start
-    for service in started:
-        service.stop(timeout=10)
+    stop_together(started, grace=10)
 
 
 def test_3_broker_restart_under_steady_load_loses_no_confirmed_task(broker, workers, tmp_path):

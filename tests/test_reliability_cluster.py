@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from celery_tasks.tasks import diagnostics
 from celery_tasks_devtools.broker import consumer_counts
+from celery_tasks_devtools.testing import stop_together
 
 from celery_tasks import create_app
 
@@ -84,8 +85,7 @@ def workers(tmp_path):
         return service
 
     yield start
-    for service in started:
-        service.stop(timeout=10)
+    stop_together(started, grace=10)
 
 
 def drill_settings(nodes, vhost, order):

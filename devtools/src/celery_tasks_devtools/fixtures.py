@@ -11,7 +11,7 @@ from celery_tasks.settings import TaskSettings, load_settings
 
 from broker_admin import ManagementAPIError, ManagementClient
 from celery_tasks_devtools.broker import settings_env, wait_for_consumers
-from celery_tasks_devtools.processes import ServiceProcess
+from celery_tasks_devtools.processes import ServiceProcess, stop_together
 
 
 @pytest.fixture(scope="session")
@@ -74,5 +74,4 @@ def start_service(
         return service
 
     yield start
-    for service in started:
-        service.stop()
+    stop_together(started, grace=30.0)
