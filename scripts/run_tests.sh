@@ -5,8 +5,9 @@
 #
 # Two lanes run side by side, because the steps share nothing but the brokers (each test has its
 # own vhost, database or Redis db): lane 1 runs the system tests on TEST_SYSTEM_WORKERS pytest-xdist
-# processes (default 2; 0 runs them in this process); lane 2 runs the package tests, then the
-# compatibility suite on RabbitMQ 4. TEST_LANES=1 runs every step one after the other instead.
+# processes (default 3; 0 runs them in this process), the longest files first (tests/conftest.py);
+# lane 2 runs the package tests, then the compatibility suite on RabbitMQ 4. TEST_LANES=1 runs every
+# step one after the other instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ PYTEST="$PWD/.venv/bin/pytest"
 PACKAGES=(broker_admin task_storage celery_tasks producer consumer_crawler consumer_etl consumer_alert consumer_diagnostics devtools)
 RABBITMQ4_URL="amqp://guest:guest@127.0.0.1:${RABBITMQ4_PORT:-5673}//"
 RABBITMQ4_MANAGEMENT="http://127.0.0.1:${RABBITMQ4_MANAGEMENT_PORT:-15673}"
-SYSTEM_WORKERS="${TEST_SYSTEM_WORKERS:-2}"
+SYSTEM_WORKERS="${TEST_SYSTEM_WORKERS:-3}"  # the tests mostly wait on brokers and processes: 3 beat 2 on 2 cores
 LANES="${TEST_LANES:-2}"
 LOGS="$(mktemp -d /tmp/celery-tasks-tests.XXXXXX)"
 START=$(date +%s)
