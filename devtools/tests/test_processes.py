@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from celery_tasks_devtools.errors import DevtoolsError, EntryPointNotFound, ServiceExited
-from celery_tasks_devtools.processes import ServiceGroup, entry_point
+from celery_tasks_devtools.processes import ServiceGroup, ServiceProcess, entry_point, stop_together
 
 
 def group_alive(pgid):
@@ -33,6 +33,24 @@ def test_stop_ends_the_process_and_its_children(tmp_path):
         pgid = service.process.pid
         assert group_alive(pgid)
     assert not group_alive(pgid)
+
+
+def test_stop_together_terminates_the_willing_and_kills_the_stubborn(tmp_path):
+    stubborn = "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    stubborn += "subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)"
+    willing = "import subprocess, time; subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)"
+    services = [
+        ServiceProcess([sys.executable, "-c", script], {}, tmp_path / f"{index}.log", name=f"service-{index}")
+        for index, script in enumerate([stubborn, willing, stubborn])
+    ]
+    for service in services:
+        service.wait_for_output("up", timeout=30)
+    groups = [service.pid for service in services]
+    stop_together(services, grace=1)
+    # SIGTERM ended the willing one; the stubborn ones and every child (sleep) got the group's SIGKILL.
+    assert [service.process.returncode for service in services] == [-9, -15, -9]
+    assert not any(group_alive(pgid) for pgid in groups)
+    assert all(service._log.closed for service in services)
 
 
 def test_a_service_that_exits_is_reported_with_its_log(tmp_path):
