@@ -6,37 +6,9 @@ from typing import Any
 
 import pytest
 from celery_tasks.errors import InvalidArguments
-from celery_tasks.tasks.diagnostics import EchoResult
-from pydantic import model_validator
+from celery_tasks_devtools.counted import Counted, CountedArgs, validations_fixture  # noqa: F401 (the fixture)
 
-from celery_tasks import Contract, ContractArgs, create_app
-
-VALIDATIONS: list[Any] = []
-
-
-class CountedArgs(ContractArgs):
-    text: str
-    number: int = 0
-
-    @model_validator(mode="before")
-    @classmethod
-    def count(cls, data: Any) -> Any:
-        VALIDATIONS.append(data)
-        return data
-
-
-class Counted(Contract[CountedArgs, EchoResult]):
-    name = "tests.counted"
-    Args = CountedArgs
-    Result = EchoResult
-    implemented_by = "the tests"
-
-
-@pytest.fixture
-def validations():
-    VALIDATIONS.clear()
-    yield VALIDATIONS
-    VALIDATIONS.clear()
+from celery_tasks import create_app
 
 
 def test_a_model_instance_is_returned_as_it_is(validations):

@@ -11,42 +11,20 @@ from typing import Any
 import pytest
 import redis
 from celery_tasks.registry import get_contract
-from celery_tasks.tasks.diagnostics import EchoResult
+from celery_tasks_devtools.counted import Counted, CountedArgs, validations_fixture  # noqa: F401 (the fixture)
 from fastapi.testclient import TestClient
 from producer.cli import app as cli
 from producer.keys import KeysFile, create_key
 from producer.pipeline import CRAWL, Item, Pipeline
 from producer.settings import load_producer_settings
-from pydantic import model_validator
 from typer.testing import CliRunner
 
-from celery_tasks import Contract, ContractArgs, create_app
+from celery_tasks import create_app
 from producer import api, client, commands_tasks
 
-VALIDATIONS: list[Any] = []
 # A Redis db of its own: this file runs beside the system tests (scripts/run_tests.sh), whose xdist workers use
 # dbs 13 and down (tests/results_stores.py), and it deletes every key created in its db while it ran.
 REDIS_DB = 9
-
-
-class CountedArgs(ContractArgs):
-    text: str
-    number: int = 0
-
-    @model_validator(mode="before")
-    @classmethod
-    def count(cls, data: Any) -> Any:
-        VALIDATIONS.append(data)
-        return data
-
-
-class Counted(Contract[CountedArgs, EchoResult]):
-    """A contract that counts the validations of its arguments."""
-
-    name = "tests.counted"
-    Args = CountedArgs
-    Result = EchoResult
-    implemented_by = "the tests"
 
 
 class Quiet:
@@ -58,13 +36,6 @@ class Quiet:
 
     def end_stage(self, stage):
         pass
-
-
-@pytest.fixture
-def validations():
-    VALIDATIONS.clear()
-    yield VALIDATIONS
-    VALIDATIONS.clear()
 
 
 @pytest.fixture
