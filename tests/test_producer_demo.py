@@ -6,11 +6,10 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from celery_tasks_devtools.mail import png_attachments
-from celery_tasks_devtools.testing import entry_point
+from celery_tasks_devtools.testing import entry_point, group_alive
 
 DEMO_QUEUES = [
     "crawler.fetch_page",
@@ -19,18 +18,6 @@ DEMO_QUEUES = [
     "etl.find_thresholds",
     "alert.send_alert",
 ]
-
-
-def pid_alive(pgid):
-    """True while a live (not zombie) process of the group exists: this machine's init may not reap orphans."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def started_pids(output):
@@ -80,7 +67,7 @@ def test_demo_ends_with_alert_mails_carrying_their_charts(tmp_path, vhost, manag
     # Everything the demo started is gone: processes, and the consumers on the queues.
     pids = started_pids(out)
     assert len(pids) == 3
-    assert not [pid for pid in pids if pid_alive(pid)]
+    assert not [pid for pid in pids if group_alive(pid)]
     queues = {queue["name"]: queue for queue in management.queues(vhost)}
     assert set(DEMO_QUEUES) <= set(queues)
     # Rerunning starts from an empty vhost and an empty output folder, and works again.
@@ -142,4 +129,4 @@ def test_interrupted_demo_stops_every_process_it_started(tmp_path, vhost):
     assert "interrupted: everything the demo started has been stopped" in out
     pids = started_pids(out)
     assert len(pids) == 3
-    assert not [pid for pid in pids if pid_alive(pid)]
+    assert not [pid for pid in pids if group_alive(pid)]

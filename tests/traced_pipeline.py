@@ -13,6 +13,7 @@ from celery import chain
 from celery_tasks.runtime import tracing
 from celery_tasks.tasks.diagnostics import Echo
 from producer.pipeline import Item, Pipeline
+from producer.report import SilentReporter
 from producer.settings import ProducerSettings
 
 from celery_tasks import create_app
@@ -21,23 +22,10 @@ from producer import observability
 TIMEOUT = 60.0
 
 
-class QuietReporter:
-    """The pipeline's reporter, saying nothing."""
-
-    def start_stage(self, stage, total):
-        pass
-
-    def item_done(self, outcome):
-        pass
-
-    def end_stage(self, stage):
-        pass
-
-
 def main():
     observability.setup_process()  # what `producer` does first: JSON logs and tracing from the environment
     app = create_app([Echo])
-    pipeline = Pipeline(app, ProducerSettings(task_timeout=TIMEOUT), QuietReporter())
+    pipeline = Pipeline(app, ProducerSettings(task_timeout=TIMEOUT), SilentReporter())
     try:
         with tracing.span("pipeline", {"celery_tasks.pipeline.day": "test"}):
             ids = tracing.current_ids()

@@ -2,23 +2,11 @@
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery_tasks_devtools.errors import DevtoolsError, EntryPointNotFound, ServiceExited
 from celery_tasks_devtools.processes import ServiceGroup, ServiceProcess, entry_point, stop_together
-
-
-def group_alive(pgid):
-    """True while a live (not zombie) process of the group exists: this machine's init may not reap orphans."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+from celery_tasks_devtools.testing import group_alive
 
 
 def test_stop_ends_the_process_and_its_children(tmp_path):

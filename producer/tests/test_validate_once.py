@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from producer.cli import app as cli
 from producer.keys import KeysFile, create_key
 from producer.pipeline import CRAWL, Item, Pipeline
+from producer.report import SilentReporter
 from producer.settings import load_producer_settings
 from typer.testing import CliRunner
 
@@ -25,17 +26,6 @@ from producer import api, client, commands_tasks
 # A Redis db of its own: this file runs beside the system tests (scripts/run_tests.sh), whose xdist workers use
 # dbs 13 and down (tests/results_stores.py), and it deletes every key created in its db while it ran.
 REDIS_DB = 9
-
-
-class Quiet:
-    def start_stage(self, stage, total):
-        pass
-
-    def item_done(self, outcome):
-        pass
-
-    def end_stage(self, stage):
-        pass
 
 
 @pytest.fixture
@@ -97,7 +87,7 @@ def test_api_submit_validates_once(monkeypatch, task_settings, management, vhost
 
 
 def test_a_pipeline_step_validates_once(counted_app, management, vhost, validations):
-    pipeline = Pipeline(counted_app, load_producer_settings(task_timeout=0.5), Quiet())
+    pipeline = Pipeline(counted_app, load_producer_settings(task_timeout=0.5), SilentReporter())
     items = [Item("good", Counted, {"text": "pipeline", "number": 3}), Item("bad", Counted, {"text": ["x"]})]
     outcomes = pipeline.run_group(CRAWL, items)
     assert [outcome.label for outcome in outcomes] == ["bad", "good"]

@@ -40,6 +40,18 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def group_alive(pgid: int) -> bool:
+    """True while a live (not zombie) process of the process group exists (this machine's init may not reap orphans)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def tree(pid: int) -> list[int]:
     """A process and its descendants."""
     return [pid, *children_of(pid)]

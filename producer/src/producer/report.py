@@ -79,6 +79,19 @@ def summarize(result: ContractResult | None) -> str:
     return describe(result) if describe else result.model_dump_json()
 
 
+class SilentReporter:
+    """A reporter that says nothing, for callers that only want the returned report."""
+
+    def start_stage(self, stage: str, total: int) -> None:
+        """Say nothing when a stage begins."""
+
+    def item_done(self, outcome: Outcome) -> None:
+        """Say nothing when an item finishes."""
+
+    def end_stage(self, stage: str) -> None:
+        """Say nothing when a stage ends."""
+
+
 class PlainReporter:
     """One line per stage start, per item and per stage end: for logs and pipes."""
 
