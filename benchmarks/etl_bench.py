@@ -31,54 +31,28 @@ import procs  # noqa: E402
 from celery_tasks.runtime.factory import create_app  # noqa: E402
 from celery_tasks.settings import load_settings  # noqa: E402
 from celery_tasks.tasks.etl import MapKeywords  # noqa: E402
+from celery_tasks_devtools.documents import insert_documents, vocabulary  # noqa: E402
 from consumer_etl.keywords import load_keywords  # noqa: E402
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
 
 from broker_admin import ManagementClient  # noqa: E402
-from task_storage import Document, create_schema, make_engine, scratch_database  # noqa: E402
+from task_storage import create_schema, make_engine, scratch_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BIG_DAY = dt.date(2026, 6, 30)
 DEFAULT_CONFIGS = ("prefork:1", "prefork:2", "threads:2", "solo:1")
-INSERT_BATCH = 5000
 
 
 def generate(url: str, big_day: int, days: int, per_day: int, seed: int = 7) -> list[dt.date]:
     """Store the documents; return the small days."""
     rng = random.Random(seed)
-    letters = "abcdefghijklmnopqrstuvwxyzéàç"
-    vocabulary = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(5000)]
-    vocabulary += "the of and to in is that for on with as by at from this market report update ".split() * 20  # noqa: SIM905
     mentions = [text for spec in load_keywords(DEFAULT_KEYWORDS_FILE) for text in (spec.keyword, *spec.aliases)]
     mentions += [text.upper() for text in mentions]
     engine = make_engine(url)
     create_schema(engine)
     small_days = [BIG_DAY - dt.timedelta(days=n) for n in range(1, days + 1)]
-    now = dt.datetime.now(dt.UTC)
-    serial = 0
-    for day, total in [(BIG_DAY, big_day), *((d, per_day) for d in small_days)]:
-        for start in range(0, total, INSERT_BATCH):
-            rows: list[dict[str, Any]] = []
-            for _ in range(min(INSERT_BATCH, total - start)):
-                body = rng.choices(vocabulary, k=max(1, int(rng.gauss(150, 50))))
-                for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
-                    body.insert(rng.randrange(len(body) + 1), rng.choice(mentions))
-                serial += 1
-                rows.append(
-                    {
-                        "url": f"https://bench.test/{serial}",
-                        "source": "bench",
-                        "kind": "article",
-                        "status": 200,
-                        "title": " ".join(rng.choices(vocabulary, k=8)),
-                        "text": " ".join(body),
-                        "day": day,
-                        "fetched_at": now,
-                    }
-                )
-            with engine.begin() as connection:
-                connection.execute(insert(Document), rows)
+    plan = [(BIG_DAY, big_day), *((day, per_day) for day in small_days)]
+    insert_documents(engine, plan, rng=rng, words=vocabulary(rng), mentions=mentions)
     engine.dispose()
     return small_days
 

@@ -31,27 +31,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from celery_tasks_devtools.documents import insert_documents, vocabulary
 from consumer_etl.keywords import build_matcher, load_keywords, sync_keywords
 from consumer_etl.mapping import map_day
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE, DEFAULT_STOPWORDS_FILE
 from consumer_etl.text import load_stopwords
-from sqlalchemy import insert
 
-from task_storage import Document, create_schema, make_engine, scratch_database
+from task_storage import create_schema, make_engine, scratch_database
 
 DAY = dt.date(2024, 6, 1)
 MAX_DOCUMENTS = 1_000_000
-INSERT_BATCH = 5_000
-FILLER = (  # noqa: SIM905 - common words, many of them stopwords
-    "the of and to in is that for on with as by at from this be are was it an or which market report "
-    "system update data team users service network release support platform research company government "
-    "city week year people new first last time day announced said would could should more most other"
-).split()
-
-
-def _vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
-    letters = "abcdefghijklmnopqrstuvwxyzéèàçñ"
-    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(size)] + FILLER * 20
 
 
 def _mentions() -> list[str]:
@@ -66,35 +55,10 @@ def _mentions() -> list[str]:
 def generate(url: str, documents: int, words: int, seed: int) -> None:
     """Store ``documents`` documents on DAY and 10 % more on the day before."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    vocabulary = _vocabulary(rng)
-    mentions = _mentions()
     engine = make_engine(url)
     create_schema(engine)
-    now = dt.datetime.now(dt.UTC)
     plan = [(DAY, documents), (DAY - dt.timedelta(days=1), documents // 10)]
-    serial = 0
-    for day, total in plan:
-        for start in range(0, total, INSERT_BATCH):
-            rows: list[dict[str, Any]] = []
-            for _ in range(min(INSERT_BATCH, total - start)):
-                body = rng.choices(vocabulary, k=max(1, int(rng.gauss(words, words / 3))))
-                for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
-                    body.insert(rng.randrange(len(body) + 1), rng.choice(mentions))
-                serial += 1
-                rows.append(
-                    {
-                        "url": f"https://bench.test/{day.isoformat()}/{serial}",
-                        "source": "bench",
-                        "kind": "article",
-                        "status": 200,
-                        "title": " ".join(rng.choices(vocabulary, k=8)),
-                        "text": " ".join(body),
-                        "day": day,
-                        "fetched_at": now,
-                    }
-                )
-            with engine.begin() as connection:
-                connection.execute(insert(Document), rows)
+    insert_documents(engine, plan, rng=rng, words=vocabulary(rng), mentions=_mentions(), length=words)
     engine.dispose()
 
 

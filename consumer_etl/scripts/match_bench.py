@@ -25,10 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from celery_tasks_devtools.documents import title_and_text, vocabulary
 from consumer_etl.keywords import KeywordSpec, build_matcher, load_keywords
 from consumer_etl.settings import DEFAULT_KEYWORDS_FILE, DEFAULT_STOPWORDS_FILE
 from consumer_etl.text import load_stopwords
-from etl_day_bench import _mentions, _vocabulary
+from etl_day_bench import _mentions
 
 CHINESE_KEYWORDS = {
     "台风": ["颱風"],
@@ -56,14 +57,8 @@ def baseline_text(ref: str) -> ModuleType:
 
 def latin_documents(count: int, words: int, rng: random.Random) -> list[tuple[str, str]]:
     """(title, text) pairs like the ETL day benchmark's."""
-    vocabulary, mentions = _vocabulary(rng), _mentions()
-    documents = []
-    for _ in range(count):
-        body = rng.choices(vocabulary, k=max(1, int(rng.gauss(words, words / 3))))
-        for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
-            body.insert(rng.randrange(len(body) + 1), rng.choice(mentions))
-        documents.append((" ".join(rng.choices(vocabulary, k=8)), " ".join(body)))
-    return documents
+    latin, mentions = vocabulary(rng), _mentions()
+    return [title_and_text(rng, latin, mentions, words) for _ in range(count)]
 
 
 def chinese_documents(count: int, characters: int, rng: random.Random) -> list[tuple[str, str]]:
