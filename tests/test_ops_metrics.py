@@ -35,6 +35,21 @@ def value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def scrape_once_counted(port, name, expected, timeout=30.0):
+    """Samples once the counters named ``name`` add up to ``expected`` (or after ``timeout`` s, to show what was there).
+
+    A caller gets a task's result before the worker counts the task: Celery sends the result,
+    then the success and postrun signals (or, for a failure, the main process parks the message),
+    so a scrape right after ``get()`` can miss the last task.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(port)
+        if sum(v for (sample, _), v in samples.items() if sample == name) >= expected or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.2)
+
+
 def test_prefork_worker_metrics_add_up_across_short_lived_children(start_service, task_settings, management, vhost):
     port = free_port()
     start_service(
@@ -58,13 +73,7 @@ def test_prefork_worker_metrics_add_up_across_short_lived_children(start_service
 
     # A caller hears of a failure (from the child) just before the main process parks the message
     # and counts it: wait until the 6 parked messages are counted, then every number must be exact.
-    deadline = time.monotonic() + 30
-    while True:
-        samples = scrape(port)
-        parked = sum(v for (name, _), v in samples.items() if name == "celery_tasks_dead_lettered_total")
-        if parked >= 6 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    samples = scrape_once_counted(port, "celery_tasks_dead_lettered_total", 6)
     assert value(samples, "celery_tasks_tasks_received_total", contract=Echo.name, version=str(Echo.version)) == 8
     assert value(samples, "celery_tasks_tasks_received_total", contract=Crash.name, version=str(Crash.version)) == 3
     assert (
@@ -175,7 +184,9 @@ def test_retries_are_counted(tmp_path, task_settings, management, vhost, start_s
     app = create_app([Flaky], task_settings)
     results = [app.tasks[Flaky.name].delay(attempts=3) for _ in range(2)]
     assert [r.get(timeout=60).runs for r in results] == [3, 3]
-    samples = scrape(port)
+    # The result goes out before the last run is counted (task_success, then task_postrun, which
+    # observes the runtime): wait for the 6 runtimes, then every number must be exact.
+    samples = scrape_once_counted(port, "celery_tasks_task_runtime_seconds_count", 6)
     assert value(samples, "celery_tasks_task_retries_total", contract=Flaky.name, version=str(Flaky.version)) == 4
     assert (
         value(samples, "celery_tasks_tasks_total", contract=Flaky.name, version=str(Flaky.version), outcome="succeeded")
