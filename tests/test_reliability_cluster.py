@@ -114,6 +114,14 @@ def first_effect_after(ledger, moment, pids):
     return None if first is None else first - moment
 
 
+def wait_resumed(ledger, moment, service, timeout=60):
+    """Wait for the worker's first side effect after ``moment``; fail with the end of its log."""
+    try:
+        faults.wait_until(lambda: first_effect_after(ledger, moment, pool_pids(service)), timeout, "consumer resumed")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- worker log ---\n{service.log_tail(80)}") from None
+
+
 def pool_pids(service):
     """The worker's main process and its prefork children (the ledger records the child's pid)."""
     return [service.pid, *faults.children(service.pid)]
@@ -193,7 +201,7 @@ def test_cluster_kill_9_of_the_queue_leader_loses_no_confirmed_task(nodes, loads
     leader.kill()
     down = time.monotonic()
     faults.wait_until(lambda: len(producer.confirmed) >= 300, 120, "publishing again after the kill")
-    faults.wait_until(lambda: first_effect_after(ledger, killed_at, pool_pids(on_leader)), 60, "consumer resumed")
+    wait_resumed(ledger, killed_at, on_leader)
     new_leader = nodes.leader(vhost, RECORD)
     assert new_leader is not leader, "a surviving member leads the queue"
     producer.join(timeout=300)
@@ -226,7 +234,7 @@ def test_cluster_stop_of_a_consumers_node_that_does_not_lead_loses_no_confirmed_
     stopped_at = time.time()
     down = time.monotonic()
     target.stop()
-    faults.wait_until(lambda: first_effect_after(ledger, stopped_at, pool_pids(moving)), 60, "consumer resumed")
+    wait_resumed(ledger, stopped_at, moving)
     assert nodes.leader(vhost, RECORD) is leader, "the leader was not touched"
     producer.join(timeout=300)
     resumed = {
