@@ -2,11 +2,10 @@
 
 `scripts/run_tests.sh` runs the system tests on ``TEST_SYSTEM_WORKERS`` processes (3 by default)
 with ``--dist loadfile --no-loadscope-reorder``: each file is one unit of work, handed out in
-collection order. This hook sorts the files by the
-seconds they took in a measured run (``tests/durations.json``, written by
-``scripts/test_times.py --write``), longest first; a file not listed there counts as 0 s and runs
-last. Tests inside a file keep their order. The order is the same in every xdist process, as
-xdist requires.
+collection order. This hook sorts the files by the seconds they took in a measured run
+(``tests/durations.json``, written by ``scripts/test_times.py --write``), longest first; a file
+not listed there counts as 0 s and runs last. Tests inside a file keep their order. The order
+is the same in every xdist process, as xdist requires.
 """
 
 import json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -18,9 +19,8 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def children_of(pid: int) -> list[int]:
-    """Every descendant of a process (scanning /proc)."""
-    parents: dict[int, list[int]] = {}
+def _process_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command name) of every process still there."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -28,8 +28,14 @@ def children_of(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
+        yield int(entry.name), stat.rsplit(")", 1)[1].split()
+
+
+def children_of(pid: int) -> list[int]:
+    """Every descendant of a process (scanning /proc)."""
+    parents: dict[int, list[int]] = {}
+    for child, fields in _process_stats():
+        parents.setdefault(int(fields[1]), []).append(child)
     found: list[int] = []
     todo = [pid]
     while todo:
@@ -42,14 +48,7 @@ def children_of(pid: int) -> list[int]:
 
 def group_alive(pgid: int) -> bool:
     """True while a live (not zombie) process of the process group exists (this machine's init may not reap orphans)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(int(fields[2]) == pgid and fields[0] != "Z" for _, fields in _process_stats())
 
 
 def tree(pid: int) -> list[int]:
